@@ -1,0 +1,200 @@
+"""The parsed, validated InferenceService spec as frozen dataclasses.
+
+``governor.model.parse.parse_service`` builds a ``ServiceSpec`` from a CR body and mirrors
+every CEL rule of ``crds/inferenceservice.yaml``; everything downstream (policy, metrics,
+actuation, alerting) reads only these types, never the raw dict.
+Defaults here equal the CRD's defaults, so tests can build specs directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any, NamedTuple
+
+
+class Precision(StrEnum):
+    """Numeric precision a model is served at, from most to least exact."""
+
+    BF16 = "bf16"
+    FP16 = "fp16"
+    FP8 = "fp8"
+    INT8 = "int8"
+    INT4 = "int4"
+
+
+class PrecisionMode(StrEnum):
+    AUTO = "Auto"  # the decision engine may swap between variants
+    FIXED = "Fixed"  # always serve `preferred`
+
+
+class SwapMode(StrEnum):
+    ROLLING = "Rolling"  # patch the pod template: every pod restarts (replica start-up time)
+    IN_PLACE = "InPlace"  # the server loads another model version without a restart
+
+
+class MetricsPreset(StrEnum):
+    VLLM = "vllm"
+    TRITON = "triton"
+    TGI = "tgi"
+    GENERIC = "generic"
+
+
+class SelectPolicy(StrEnum):
+    MAX = "Max"
+    MIN = "Min"
+    DISABLED = "Disabled"
+
+
+class ServiceKey(NamedTuple):
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way to serve the model: a precision, what it costs in quality and gives in throughput."""
+
+    precision: Precision
+    relative_throughput: float = 1.0  # per-replica service rate relative to the preferred variant
+    relative_quality: float = 1.0  # task quality relative to the reference precision, in (0, 1]
+    image: str | None = None
+    args: tuple[str, ...] | None = None
+    env: tuple[Mapping[str, Any], ...] = ()
+    resources: Mapping[str, Any] | None = None
+    swap_modes: tuple[SwapMode, ...] = (SwapMode.ROLLING,)
+    model_version: str | None = None  # for in-place swaps: the server-side model version to load
+
+
+@dataclass(frozen=True)
+class PrecisionSpec:
+    mode: PrecisionMode = PrecisionMode.FIXED
+    preferred: Precision = Precision.BF16
+    quality_floor: float = 1.0
+    variants: tuple[Variant, ...] = (Variant(Precision.BF16),)
+    min_dwell_seconds: float = 600.0  # a variant is kept at least this long before another swap
+    swap_timeout_seconds: float = 900.0  # a swap not ready by then is rolled back
+    in_place_max_unavailable: float = 0.25  # share of pods out of service at once during an in-place swap
+    model_name: str | None = None  # server-side model name for in-place swaps (Triton)
+
+    def variant(self, precision: Precision) -> Variant | None:
+        return next((v for v in self.variants if v.precision == precision), None)
+
+    @property
+    def allowed(self) -> tuple[Variant, ...]:
+        """Variants at or above the quality floor, preferred (highest quality) first."""
+        ok = [v for v in self.variants if v.relative_quality >= self.quality_floor]
+        return tuple(sorted(ok, key=lambda v: -v.relative_quality))
+
+
+@dataclass(frozen=True)
+class SLOSpec:
+    latency_ms: float = 1000.0
+    latency_quantile: float = 0.99
+    objective: float = 0.999  # share of requests that must finish within latency_ms
+    period_days: float = 30.0
+
+
+@dataclass(frozen=True)
+class TargetsSpec:
+    gpu_utilization: float | None = 0.75
+    cache_hit_ratio_floor: float | None = None
+    concurrency_per_replica: float | None = None
+
+
+@dataclass(frozen=True)
+class MetricsSpec:
+    preset: MetricsPreset = MetricsPreset.GENERIC
+    gpu_source: str = "agent"  # "dcgm" | "agent" | "none"
+    # Per-signal PromQL templates (signal name → template); placeholders are filled with escaped values.
+    overrides: Mapping[str, str] = field(default_factory=lambda: _frozen(None))
+    scrape_port: int = 8000
+    scrape_path: str = "/metrics"
+    model_label: str | None = None  # Triton: the `model` label value; vLLM: `model_name`
+
+
+@dataclass(frozen=True)
+class ScalingPolicy:
+    type: str  # "Pods" | "Percent"
+    value: int
+    period_seconds: int
+
+
+@dataclass(frozen=True)
+class ScalingRules:
+    stabilization_window_seconds: int = 0
+    select_policy: SelectPolicy = SelectPolicy.MAX
+    policies: tuple[ScalingPolicy, ...] = ()
+
+
+# Kubernetes HPA v2 defaults.
+DEFAULT_SCALE_UP = ScalingRules(
+    stabilization_window_seconds=0,
+    select_policy=SelectPolicy.MAX,
+    policies=(ScalingPolicy("Pods", 4, 15), ScalingPolicy("Percent", 100, 15)),
+)
+DEFAULT_SCALE_DOWN = ScalingRules(
+    stabilization_window_seconds=300,
+    select_policy=SelectPolicy.MAX,
+    policies=(ScalingPolicy("Percent", 100, 15),),
+)
+
+
+@dataclass(frozen=True)
+class Behavior:
+    scale_up: ScalingRules = DEFAULT_SCALE_UP
+    scale_down: ScalingRules = DEFAULT_SCALE_DOWN
+    tolerance: float = 0.1
+
+
+@dataclass(frozen=True)
+class AlertsSpec:
+    receivers: tuple[str, ...] = ()
+    disabled: tuple[str, ...] = ()  # rule names switched off for this service
+    severity_overrides: Mapping[str, str] = field(default_factory=lambda: _frozen(None))
+
+
+@dataclass(frozen=True)
+class ScaleTargetRef:
+    api_version: str
+    kind: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """Everything Governor needs to know about one InferenceService."""
+
+    namespace: str
+    name: str
+    generation: int = 1
+    uid: str = ""
+    template: Mapping[str, Any] | None = None  # owned mode: a PodTemplateSpec
+    scale_target_ref: ScaleTargetRef | None = None  # target mode
+    min_replicas: int = 1
+    max_replicas: int = 10
+    startup_seconds: float = 90.0  # how long a new replica takes to become ready
+    slo: SLOSpec = SLOSpec()
+    targets: TargetsSpec = TargetsSpec()
+    metrics: MetricsSpec = MetricsSpec()
+    precision: PrecisionSpec = PrecisionSpec()
+    behavior: Behavior = Behavior()
+    alerts: AlertsSpec = AlertsSpec()
+    observe_only: bool = False
+
+    @property
+    def key(self) -> ServiceKey:
+        return ServiceKey(self.namespace, self.name)
+
+    @property
+    def owned(self) -> bool:
+        return self.template is not None
