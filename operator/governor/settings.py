@@ -36,6 +36,13 @@ def _positive_float(raw: str) -> float:
     return value
 
 
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value <= 0:
+        raise ValueError("expected an integer > 0")
+    return value
+
+
 def _port(raw: str) -> int:
     value = int(raw)
     if not 0 <= value <= 65535:
@@ -112,7 +119,7 @@ class AlertingSettings:
     receivers_namespace: str = knob(
         "RECEIVERS_NAMESPACE", str, "governor-system", "Namespace of the receivers ConfigMap and Secrets."
     )
-    queue_limit: int = knob("ALERT_QUEUE_LIMIT", int, 10000, "Most notifications held while receivers are down.")
+    queue_limit: int = knob("ALERT_QUEUE_LIMIT", _positive_int, 10000, "Most notifications held while receivers are down.")
 
 
 @dataclass(frozen=True)
