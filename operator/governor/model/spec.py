@@ -180,6 +180,7 @@ class ServiceSpec:
     uid: str = ""
     template: Mapping[str, Any] | None = None  # owned mode: a PodTemplateSpec
     scale_target_ref: ScaleTargetRef | None = None  # target mode
+    replicas: int | None = None  # spec.replicas: a manual override set by `kubectl scale` or an HPA on the CR
     min_replicas: int = 1
     max_replicas: int = 10
     startup_seconds: float = 90.0  # how long a new replica takes to become ready
