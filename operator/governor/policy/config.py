@@ -1,0 +1,49 @@
+"""Tunable constants of the decision engine, in one frozen object.
+
+They are not part of the InferenceService spec: they describe how Governor reasons (how
+stale a metric may be, how fast the forecast reacts, what counts as headroom), not what a
+service needs. The defaults are the ones the simulator scenarios were tuned with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    # A signal older than this (seconds, measured from the end of its rate window) is stale.
+    max_signal_age_seconds: float = 60.0
+    # Holt linear-trend smoothing of the effective arrival rate (per observation).
+    forecast_alpha: float = 0.5
+    forecast_beta: float = 0.3
+    # The trend is damped: a forecast never exceeds this multiple of the current rate.
+    forecast_max_growth: float = 4.0
+    # Extra look-ahead on top of the replica start-up time (metrics lag, actuation delay).
+    forecast_extra_seconds: float = 30.0
+    # EWMA weight for learning per-replica capacity and service time from each observation.
+    learning_weight: float = 0.3
+    # Capacity is learned only while the GPU is at least this busy and not saturated.
+    learn_min_utilization: float = 0.1
+    learn_max_utilization: float = 0.92
+    # Queued requests are planned to drain within this many seconds (at most startup_seconds).
+    backlog_drain_seconds: float = 60.0
+    # Erlang C search stops at this multiple of maxReplicas (enough to say "needs 40 > 16").
+    search_limit_factor: int = 4
+    # Precision ladder: step up only if the higher precision would run below this share of
+    # its capacity at maxReplicas, sustained for `headroom_seconds`.
+    step_up_utilization: float = 0.7
+    headroom_seconds: float = 300.0
+    # After a swap completes, wait this long before another step down (metrics catch up).
+    step_down_settle_seconds: float = 30.0
+    # Below maxReplicas, a swap is taken instead of waiting for new replicas only when the
+    # arrival rate exceeds ready capacity by this factor and the swap relieves sooner.
+    swap_deficit_factor: float = 1.25
+    # Seconds an in-place swap keeps one pod out of service (Triton model-control reload).
+    in_place_swap_seconds: float = 20.0
+    max_swaps_per_hour: int = 4
+    # History kept in state (recommendations, scale events, swaps).
+    history_seconds: float = 3600.0
+
+
+DEFAULT_CONFIG = PolicyConfig()

@@ -1,0 +1,170 @@
+"""``decide``: one service, one tick — replicas, precision and the reasons, from pure inputs.
+
+Phases (shared with ``decide_many``):
+
+1. ``signals.read``: fresh signals, effective load, forecast, learned capacity;
+2. the latency signal's Erlang C searches (scalar here, vectorised in ``batch``);
+3. ``finish``: precision ladder, signal-wise maximum, hold rules, HPA behaviour, bounds,
+   reasons, and the next state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+
+from governor.model.decision import Decision, ScaleDirection
+from governor.model.observation import Observation
+from governor.model.spec import Precision, ServiceSpec
+from governor.policy import behavior as hpa
+from governor.policy import precision as ladder
+from governor.policy.config import DEFAULT_CONFIG, PolicyConfig
+from governor.policy.reasons import Outcome
+from governor.policy.reasons import reasons as _reasons
+from governor.policy.replicas import (
+    LatencyQuery,
+    latency_query,
+    replicas_for_concurrency,
+    replicas_for_gpu,
+    solve,
+)
+from governor.policy.signals import View, read, relative_throughput
+from governor.policy.state import PolicyState
+
+Solver = Callable[[LatencyQuery | None], int | None]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Phase-1 result: the view, the updated state and the two latency searches to run."""
+
+    view: View
+    state: PolicyState
+    plan_query: LatencyQuery | None  # at the throughput replicas are planned for now
+    up_query: LatencyQuery | None  # at the step-up candidate's throughput
+
+
+def decide(
+    spec: ServiceSpec, observation: Observation, state: PolicyState, now: float, config: PolicyConfig = DEFAULT_CONFIG
+) -> tuple[Decision, PolicyState]:
+    """Decide replicas and precision for one service; returns the Decision and the next state."""
+    prepared = prepare(spec, observation, state, now, config)
+    return finish(spec, prepared, solve(prepared.plan_query), solve, now, config)
+
+
+def prepare(spec: ServiceSpec, obs: Observation, state: PolicyState, now: float, cfg: PolicyConfig) -> Prepared:
+    state = _notice_swap_end(spec, state, now)
+    view, state = read(spec, obs, state, now, cfg)
+    plan_tp = _planning_throughput(spec, state.precision, state.target_precision)
+    up = ladder.step_up_candidate(spec, state.precision)
+    up_tp = min(plan_tp, up.relative_throughput) if up is not None else plan_tp
+    return Prepared(view, state, latency_query(spec, view, plan_tp, cfg), latency_query(spec, view, up_tp, cfg))
+
+
+def _notice_swap_end(spec: ServiceSpec, state: PolicyState, now: float) -> PolicyState:
+    target = state.target_precision
+    if target is None or state.swapping:
+        return state
+    if state.precision == target:
+        return replace(state, target_precision=None, last_swap_at=now)
+    started = state.swap_starts[-1] if state.swap_starts else None
+    if started is not None and now - started > spec.precision.swap_timeout_seconds:
+        return replace(state, target_precision=None)  # rolled back or never applied
+    return state
+
+
+def _planning_throughput(spec: ServiceSpec, served: Precision, target: Precision | None) -> float:
+    served_tp = relative_throughput(spec, served)
+    if target is None:
+        return served_tp
+    return min(served_tp, relative_throughput(spec, target))
+
+
+def finish(
+    spec: ServiceSpec, prep: Prepared, need_plan: int | None, solver: Solver, now: float, cfg: PolicyConfig
+) -> tuple[Decision, PolicyState]:
+    """Phase 3: everything after the Erlang searches (``solver`` runs the step-up one lazily)."""
+    state, view = prep.state, prep.view
+    choice = ladder.choose(spec, state, view, need_plan, now, cfg)
+    latency_need = need_plan
+    if choice.new_swap and relative_throughput(spec, choice.precision) < relative_throughput(spec, state.precision):
+        latency_need = solver(prep.up_query)
+    recs = _recommendations(spec, view, latency_need)
+    outcome = _replicas(spec, state, view, recs, choice, now)
+    state = _next_state(state, choice, outcome, now, cfg)
+    reasons = _reasons(spec, view, recs, choice.reason, outcome)
+    decision = Decision(
+        at=now,
+        current_replicas=outcome.current,
+        replicas=outcome.final,
+        current_precision=prep.state.precision,
+        precision=choice.precision,
+        direction=outcome.direction,
+        reasons=reasons,
+        recommendations=MappingProxyType(recs),
+    )
+    return decision, state
+
+
+def _recommendations(spec: ServiceSpec, view: View, latency_need: int | None) -> dict[str, int]:
+    recs: dict[str, int] = {}
+    for name, value in (
+        ("latency", latency_need),
+        ("gpu", replicas_for_gpu(spec, view)),
+        ("concurrency", replicas_for_concurrency(spec, view)),
+    ):
+        if value is not None:
+            recs[name] = value
+    return recs
+
+
+def _replicas(
+    spec: ServiceSpec, state: PolicyState, view: View, recs: dict[str, int], choice: ladder.LadderChoice, now: float
+) -> Outcome:
+    current = state.replicas
+    raw = max(recs.values()) if recs else current
+    held = None
+    if not view.fresh:
+        held = f"holding: request rate missing for {view.missing_for:.0f} s"
+    elif state.swapping or choice.precision != state.precision:
+        held = "no scale-down during a precision swap"
+    if held is not None:
+        raw = max(raw, current)
+    raw = _bounded(spec, raw)
+    stabilized = hpa.stabilize(raw, current, state.recommendations, now, spec.behavior)
+    final = _bounded(spec, hpa.rate_limit(stabilized, current, state.scale_events, now, spec.behavior))
+    if final > current:
+        direction = ScaleDirection.UP
+    elif final < current:
+        direction = ScaleDirection.DOWN
+    else:
+        direction = ScaleDirection.HOLD if held is not None else ScaleDirection.NONE
+    return Outcome(current, raw, stabilized, final, direction, held)
+
+
+def _bounded(spec: ServiceSpec, replicas: int) -> int:
+    return min(max(replicas, spec.min_replicas), spec.max_replicas)
+
+
+def _next_state(
+    state: PolicyState, choice: ladder.LadderChoice, outcome: Outcome, now: float, cfg: PolicyConfig
+) -> PolicyState:
+    keep = cfg.history_seconds
+    recommendations = hpa.remember(state.recommendations, outcome.raw, now, keep)
+    events = state.scale_events
+    if outcome.final != outcome.current:
+        events = hpa.remember(events, outcome.final - outcome.current, now, keep)
+    else:
+        events = tuple(e for e in events if e[0] > now - keep)
+    state = replace(
+        state,
+        recommendations=recommendations,
+        scale_events=events,
+        replicas=outcome.final,
+        headroom_since=choice.headroom_since,
+    )
+    if choice.new_swap:
+        starts = (*(t for t in state.swap_starts if t > now - keep), now)
+        state = replace(state, target_precision=choice.precision, swap_starts=starts, last_swap_at=now)
+    return state

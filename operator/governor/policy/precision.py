@@ -1,0 +1,203 @@
+"""The precision ladder: when to serve a cheaper precision, and when to come back.
+
+Step **down** one allowed precision (never below the quality floor) only when the SLO is at
+risk *and* more replicas cannot help in time:
+
+* the latency model needs more than ``maxReplicas`` at the current precision (a GPU budget),
+  or
+* the SLO is breaching now, ready capacity is short by ``swap_deficit_factor``, and the swap
+  relieves sooner than a new replica starts (in-place: one pod reloads in ~20 s; a rolling
+  swap restarts pods and is never faster than adding one).
+
+Step **up** one precision after sustained headroom: the higher precision would run below
+``step_up_utilization`` of its capacity at ``maxReplicas`` even with the swap's own capacity
+loss, for ``headroom_seconds``, and ``minDwellSeconds`` have passed since the last swap.
+At most ``max_swaps_per_hour`` swaps are started per hour. A swap in progress is never
+second-guessed. ``Fixed`` mode always returns to ``preferred``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from governor.model.spec import Precision, PrecisionMode, ServiceSpec, SwapMode, Variant
+from governor.policy.config import PolicyConfig
+from governor.policy.signals import View
+from governor.policy.state import PolicyState
+
+
+@dataclass(frozen=True)
+class LadderChoice:
+    precision: Precision  # desired precision (== served when no swap is wanted)
+    reason: str | None
+    headroom_since: float | None
+    new_swap: bool = False  # a swap starts with this decision
+
+
+def ladder(spec: ServiceSpec) -> tuple[Variant, ...]:
+    """Allowed variants no better than ``preferred``, highest quality first."""
+    allowed = spec.precision.allowed
+    top = spec.precision.variant(spec.precision.preferred)
+    if top is None:
+        return allowed
+    return tuple(v for v in allowed if v.relative_quality <= top.relative_quality)
+
+
+def step_up_candidate(spec: ServiceSpec, served: Precision) -> Variant | None:
+    """The variant a step up (or a return to policy) would go to from ``served``."""
+    if spec.precision.mode is PrecisionMode.FIXED:
+        return spec.precision.variant(spec.precision.preferred)
+    rungs = ladder(spec)
+    index = next((i for i, v in enumerate(rungs) if v.precision == served), None)
+    if index is None:
+        return rungs[-1] if rungs else None  # off the ladder (below the floor): nearest allowed
+    return rungs[index - 1] if index > 0 else None
+
+
+def step_down_candidate(spec: ServiceSpec, served: Precision) -> Variant | None:
+    rungs = ladder(spec)
+    index = next((i for i, v in enumerate(rungs) if v.precision == served), None)
+    if index is None:
+        return None
+    current = rungs[index].relative_throughput
+    return next((v for v in rungs[index + 1 :] if v.relative_throughput > current), None)
+
+
+def swap_mode(variant: Variant) -> SwapMode:
+    return SwapMode.IN_PLACE if SwapMode.IN_PLACE in variant.swap_modes else SwapMode.ROLLING
+
+
+def swap_cost(spec: ServiceSpec, variant: Variant, replicas: int, cfg: PolicyConfig) -> tuple[float, float, float]:
+    """(seconds to first relief, seconds to finish, share of capacity out meanwhile) of a swap."""
+    replicas = max(replicas, 1)
+    if swap_mode(variant) is SwapMode.IN_PLACE:
+        batch = max(1, math.floor(replicas * spec.precision.in_place_max_unavailable))
+        batches = math.ceil(replicas / batch)
+        return cfg.in_place_swap_seconds, batches * cfg.in_place_swap_seconds, batch / replicas
+    surge = spec.max_replicas - replicas
+    if surge > 0:
+        return spec.startup_seconds, math.ceil(replicas / surge) * spec.startup_seconds, 0.0
+    return spec.startup_seconds, replicas * spec.startup_seconds, 1.0 / replicas
+
+
+def swaps_last_hour(state: PolicyState, now: float) -> int:
+    return sum(1 for t in state.swap_starts if t > now - 3600.0)
+
+
+def breach(spec: ServiceSpec, view: View) -> str | None:
+    """Why the SLO is breaching now, or None."""
+    slo = spec.slo
+    if view.p99_ms is not None and view.p99_ms > slo.latency_ms:
+        return f"p{_pct(slo.latency_quantile)} {view.p99_ms:.0f} ms > SLO {slo.latency_ms:.0f} ms"
+    if view.attainment is not None and view.attainment < slo.objective:
+        return f"SLO attainment {view.attainment:.2%} < objective {slo.objective:.2%}"
+    return None
+
+
+def _pct(quantile: float) -> str:
+    return f"{quantile * 100:g}"
+
+
+def choose(
+    spec: ServiceSpec, state: PolicyState, view: View, need: int | None, now: float, cfg: PolicyConfig
+) -> LadderChoice:
+    """Desired precision for this tick; ``need`` is the latency signal at the served precision."""
+    served = state.precision
+    if state.target_precision is not None and (state.swapping or state.target_precision != served):
+        return LadderChoice(state.target_precision, f"swap {served} → {state.target_precision} in progress", None)
+    if state.swapping:
+        return LadderChoice(served, "precision swap in progress", None)
+    if spec.precision.mode is PrecisionMode.FIXED or not ladder(spec):
+        return _fixed(spec, served)
+    if all(v.precision != served for v in ladder(spec)):
+        target = step_up_candidate(spec, served)
+        if target is not None:
+            why = f"{served} is outside the allowed precisions (quality floor {spec.precision.quality_floor:g})"
+            return LadderChoice(target.precision, f"{why}; moving to {target.precision}", None, True)
+    if not view.fresh:
+        return LadderChoice(served, None, None)
+    down = _step_down(spec, state, view, need, now, cfg)
+    if down is not None:
+        return down
+    return _step_up(spec, state, view, now, cfg)
+
+
+def _fixed(spec: ServiceSpec, served: Precision) -> LadderChoice:
+    preferred = spec.precision.preferred
+    if served != preferred and spec.precision.variant(preferred) is not None:
+        return LadderChoice(preferred, f"precision fixed at {preferred}", None, True)
+    return LadderChoice(served, None, None)
+
+
+def _budget_left(state: PolicyState, now: float, cfg: PolicyConfig) -> bool:
+    return swaps_last_hour(state, now) < cfg.max_swaps_per_hour
+
+
+def _step_down(
+    spec: ServiceSpec, state: PolicyState, view: View, need: int | None, now: float, cfg: PolicyConfig
+) -> LadderChoice | None:
+    served = state.precision
+    if need is None or view.capacity_ref is None or view.arrival_now is None:
+        return None
+    breaching = breach(spec, view)
+    short = need > spec.max_replicas
+    lower = step_down_candidate(spec, served)
+    if lower is None:
+        if short:
+            floor = spec.precision.quality_floor
+            why = f"at capacity: needs {need} > maxReplicas {spec.max_replicas} at {served}"
+            return LadderChoice(served, f"{why}, the lowest precision allowed (quality floor {floor:g})", None)
+        return None
+    served_tp = _throughput(spec, served)
+    relief, _, _ = swap_cost(spec, lower, state.replicas, cfg)
+    ready_capacity = view.ready * view.capacity_ref * served_tp
+    deficit = view.arrival_now > cfg.swap_deficit_factor * ready_capacity
+    fast = breaching is not None and deficit and relief < spec.startup_seconds
+    if not (short or fast):
+        return None
+    gain = lower.relative_throughput / served_tp - 1.0
+    risk = breaching or f"forecast {view.arrival_plan or 0.0:.1f} req/s needs {need} replicas"
+    if short:
+        why = f"{risk} at {state.replicas}/{spec.max_replicas} replicas; {lower.precision} adds {gain:.0%} capacity"
+    else:
+        why = (
+            f"{risk}; a new replica needs {spec.startup_seconds:.0f} s, {lower.precision} in place relieves in "
+            f"{relief:.0f} s and adds {gain:.0%} capacity"
+        )
+    if state.last_swap_at is not None and now - state.last_swap_at < cfg.step_down_settle_seconds:
+        return LadderChoice(served, f"{why}; waiting for the last swap to settle", None)
+    if not _budget_left(state, now, cfg):
+        spent = swaps_last_hour(state, now)
+        return LadderChoice(served, f"{why}; not swapping: {spent} swaps in the last hour (cap)", None)
+    return LadderChoice(lower.precision, why, None, True)
+
+
+def _step_up(spec: ServiceSpec, state: PolicyState, view: View, now: float, cfg: PolicyConfig) -> LadderChoice:
+    served = state.precision
+    higher = step_up_candidate(spec, served)
+    if higher is None or view.arrival_plan is None or view.capacity_ref is None or breach(spec, view):
+        return LadderChoice(served, None, None)
+    _, _, loss = swap_cost(spec, higher, spec.max_replicas, cfg)
+    capacity = spec.max_replicas * view.capacity_ref * higher.relative_throughput * (1.0 - loss)
+    usage = view.arrival_plan / capacity if capacity > 0.0 else math.inf
+    if usage >= cfg.step_up_utilization:
+        return LadderChoice(served, None, None)
+    since = state.headroom_since if state.headroom_since is not None else now
+    dwell = spec.precision.min_dwell_seconds
+    if now - since < cfg.headroom_seconds:
+        return LadderChoice(served, None, since)
+    if state.last_swap_at is not None and now - state.last_swap_at < dwell:
+        return LadderChoice(served, None, since)
+    if not _budget_left(state, now, cfg):
+        return LadderChoice(served, None, since)
+    why = (
+        f"headroom: {higher.precision} would run at {usage:.0%} of its capacity at {spec.max_replicas} replicas "
+        f"for {now - since:.0f} s; stepping up from {served}"
+    )
+    return LadderChoice(higher.precision, why, None, True)
+
+
+def _throughput(spec: ServiceSpec, precision: Precision) -> float:
+    variant = spec.precision.variant(precision)
+    return variant.relative_throughput if variant is not None else 1.0

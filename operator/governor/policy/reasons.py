@@ -1,0 +1,80 @@
+"""Reasons an SRE can read: why this many replicas, why this precision, what held it back.
+
+Most important first: a precision change, then a hold, then what set the count (the
+dominant signal with its numbers), then what limited it (stabilisation, rate limits, bounds).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from governor.model.decision import ScaleDirection
+from governor.model.spec import ServiceSpec
+from governor.policy.signals import View
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How the replica count came about, step by step."""
+
+    current: int
+    raw: int  # largest signal, within bounds, after the hold rules
+    stabilized: int
+    final: int
+    direction: ScaleDirection
+    held: str | None  # why scale-down was held (missing data, swap)
+
+
+def reasons(
+    spec: ServiceSpec, view: View, recs: dict[str, int], precision_reason: str | None, outcome: Outcome
+) -> tuple[str, ...]:
+    out: list[str] = []
+    if precision_reason:
+        out.append(precision_reason)
+    if outcome.held:
+        out.append(outcome.held)
+    out.append(_driver(spec, view, recs, outcome))
+    out.extend(_limits(spec, outcome))
+    return tuple(out)
+
+
+def _driver(spec: ServiceSpec, view: View, recs: dict[str, int], outcome: Outcome) -> str:
+    if not recs:
+        return f"no usable signal: keeping {outcome.current} replicas"
+    name = max(recs, key=lambda k: recs[k])
+    value = recs[name]
+    if name == "latency":
+        forecast = view.arrival_forecast or 0.0
+        now = view.arrival_now or 0.0
+        slo = spec.slo
+        text = (
+            f"latency SLO p{slo.latency_quantile * 100:g} ≤ {slo.latency_ms:.0f} ms needs {value} replicas "
+            f"for {view.arrival_plan or 0.0:.1f} req/s effective (now {now:.1f}, forecast {forecast:.1f})"
+        )
+    elif name == "gpu":
+        util = view.gpu_utilization or 0.0
+        target = spec.targets.gpu_utilization or 0.0
+        text = f"GPU utilisation {util:.0%} vs target {target:.0%} on {view.ready} ready → {value} replicas"
+    else:
+        per = spec.targets.concurrency_per_replica or 0.0
+        text = f"{view.in_flight or 0.0:.0f} requests in flight at {per:g} per replica → {value} replicas"
+    others = ", ".join(f"{k} {v}" for k, v in recs.items() if k != name)
+    return f"{text} (others: {others})" if others else text
+
+
+def _limits(spec: ServiceSpec, o: Outcome) -> list[str]:
+    out: list[str] = []
+    b = spec.behavior
+    if o.stabilized > o.raw and o.stabilized > o.final - 1 and o.raw < o.current:
+        out.append(f"scale-down limited by stabilisation window ({b.scale_down.stabilization_window_seconds} s)")
+    if o.stabilized < o.raw and o.raw > o.current:
+        out.append(f"scale-up limited by stabilisation window ({b.scale_up.stabilization_window_seconds} s)")
+    if o.final < o.stabilized and o.final < spec.max_replicas:
+        out.append(f"scale-up rate-limited to {o.final} by behavior.scaleUp policies")
+    if o.final > o.stabilized and o.final > spec.min_replicas:
+        out.append(f"scale-down rate-limited to {o.final} by behavior.scaleDown policies")
+    if o.raw >= spec.max_replicas and o.final == spec.max_replicas:
+        out.append(f"at maxReplicas {spec.max_replicas}")
+    if o.direction is ScaleDirection.NONE and not out:
+        out.append(f"steady at {o.current} replicas")
+    return out

@@ -1,0 +1,69 @@
+"""Signal-wise replica recommendations: latency SLO, GPU-utilisation target, concurrency.
+
+Each function returns the raw count one signal asks for (``None`` when its inputs are
+missing); ``decide`` takes the largest, then applies behaviour and bounds. The latency
+signal's Erlang C search is done by ``queueing`` (scalar) or ``queueing``'s array form in
+``decide_many``; this module only prepares its inputs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from governor.model.spec import ServiceSpec
+from governor.policy.behavior import within_tolerance
+from governor.policy.config import PolicyConfig
+from governor.policy.queueing import replicas_for_latency
+from governor.policy.signals import View
+
+
+@dataclass(frozen=True)
+class LatencyQuery:
+    """Inputs of one Erlang C search (seconds and requests/s)."""
+
+    arrival: float
+    service_rate: float
+    service_time: float
+    latency: float
+    quantile: float
+    limit: int
+
+
+def latency_query(spec: ServiceSpec, view: View, throughput: float, cfg: PolicyConfig) -> LatencyQuery | None:
+    """The search for the latency signal at a precision of relative ``throughput``; None without data."""
+    if view.arrival_plan is None or view.capacity_ref is None or view.capacity_ref <= 0.0:
+        return None
+    rate = view.capacity_ref * throughput
+    service_time = view.service_time if view.service_time and view.service_time > 0.0 else 1.0 / rate
+    limit = max(spec.max_replicas * cfg.search_limit_factor, spec.max_replicas + 1)
+    return LatencyQuery(
+        view.arrival_plan, rate, service_time, spec.slo.latency_ms / 1000.0, spec.slo.latency_quantile, limit
+    )
+
+
+def solve(query: LatencyQuery | None) -> int | None:
+    if query is None:
+        return None
+    return replicas_for_latency(
+        query.arrival, query.service_rate, query.service_time, query.latency, query.quantile, query.limit
+    )
+
+
+def replicas_for_gpu(spec: ServiceSpec, view: View) -> int | None:
+    """HPA's formula ``ceil(ready × utilisation / target)``, unchanged inside the tolerance band."""
+    target = spec.targets.gpu_utilization
+    if target is None or target <= 0.0 or view.gpu_utilization is None or view.ready <= 0:
+        return None
+    ratio = view.gpu_utilization / target
+    if within_tolerance(ratio, spec.behavior.tolerance):
+        return view.ready
+    return math.ceil(view.ready * ratio - 1e-9)
+
+
+def replicas_for_concurrency(spec: ServiceSpec, view: View) -> int | None:
+    """``ceil(in-flight requests / concurrencyPerReplica)`` (running plus queued)."""
+    target = spec.targets.concurrency_per_replica
+    if target is None or target <= 0.0 or view.in_flight is None:
+        return None
+    return math.ceil(view.in_flight / target - 1e-9)

@@ -1,0 +1,129 @@
+"""Turn one Observation into the numbers the decision needs, and learn from it.
+
+This is the first phase of a decision, shared by ``decide`` and ``decide_many``: read the
+fresh signals (stale ones count as missing), compute the *effective* arrival rate (cache
+misses), update the Holt forecast, and learn the per-replica capacity and service time.
+
+* effective rate ``lam = request_rate × (1 - cache_hit_ratio)``: a cache hit is assumed to
+  cost no GPU time. Capacity is learned against the same effective rate, so any steady cost
+  of hits is folded into the learned capacity; only a *change* in hit ratio is mis-modelled.
+* per-replica capacity ``mu = lam / (ready × gpu_utilization)``, learned (EWMA) only while the
+  GPU is neither idle nor saturated and no swap is rolling, then normalised to relative
+  throughput 1.0 (``mu_ref = mu / relative_throughput``) so it carries across precisions.
+* service time ``s = running_requests / lam`` (Little's law).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from governor.model.observation import Observation
+from governor.model.spec import ServiceSpec
+from governor.policy.config import PolicyConfig
+from governor.policy.state import PolicyState
+
+
+@dataclass(frozen=True)
+class View:
+    """Fresh signals of one service at one tick; ``None`` means missing or stale."""
+
+    fresh: bool  # the request rate is fresh: decisions may lower replicas and swap precision
+    missing_for: float  # seconds the request rate has been missing (0 when fresh)
+    ready: int
+    arrival_now: float | None  # effective requests/s
+    arrival_plan: float | None  # max(now, forecast) plus the backlog drain rate
+    arrival_forecast: float | None
+    capacity_ref: float | None
+    service_time: float | None
+    gpu_utilization: float | None
+    in_flight: float | None  # running + queued requests
+    p99_ms: float | None
+    attainment: float | None
+
+
+def relative_throughput(spec: ServiceSpec, precision: object) -> float:
+    for variant in spec.precision.variants:
+        if variant.precision == precision:
+            return variant.relative_throughput
+    return 1.0
+
+
+def read(
+    spec: ServiceSpec, obs: Observation, state: PolicyState, now: float, cfg: PolicyConfig
+) -> tuple[View, PolicyState]:
+    """The tick's View and the state with forecast, learning and data-presence updated."""
+    age = cfg.max_signal_age_seconds
+    rate = obs.fresh("request_rate", age, now)
+    hit = obs.fresh("cache_hit_ratio", age, now)
+    ready_value = obs.fresh("ready_replicas", age, now)
+    ready = int(ready_value) if ready_value is not None else state.replicas
+    util = obs.fresh("gpu_utilization_mean", age, now)
+    running = obs.fresh("running_requests", age, now)
+    queued = obs.fresh("queue_depth", age, now)
+    in_flight = None if running is None and queued is None else (running or 0.0) + (queued or 0.0)
+    p99 = obs.fresh("latency_p99_ms", age, now)
+    attainment = obs.fresh("slo_attainment", age, now)
+    if rate is None:
+        lost = state.data_lost_at if state.data_lost_at is not None else (state.data_seen_at or now)
+        state = replace(state, data_lost_at=lost)
+        view = View(
+            False,
+            max(now - lost, 0.0),
+            ready,
+            None,
+            None,
+            None,
+            state.capacity_ref,
+            state.service_time,
+            util,
+            in_flight,
+            p99,
+            attainment,
+        )
+        return view, state
+    arrival = max(rate, 0.0) * (1.0 - min(max(hit or 0.0, 0.0), 1.0))
+    state = _learn(spec, state, arrival, ready, util, running, cfg)
+    sample_at = obs.request_rate.at if obs.request_rate is not None else now
+    holt = state.forecast.update(arrival, sample_at, cfg.forecast_alpha, cfg.forecast_beta)
+    horizon = spec.startup_seconds + cfg.forecast_extra_seconds + max(now - sample_at, 0.0)
+    forecast = holt.predict(horizon, arrival, cfg.forecast_max_growth)
+    drain = min(cfg.backlog_drain_seconds, max(spec.startup_seconds, 1.0))
+    plan = max(arrival, forecast) + (queued or 0.0) / drain
+    state = replace(state, forecast=holt, data_seen_at=now, data_lost_at=None)
+    view = View(
+        True,
+        0.0,
+        ready,
+        arrival,
+        plan,
+        forecast,
+        state.capacity_ref,
+        state.service_time,
+        util,
+        in_flight,
+        p99,
+        attainment,
+    )
+    return view, state
+
+
+def _learn(
+    spec: ServiceSpec,
+    state: PolicyState,
+    arrival: float,
+    ready: int,
+    util: float | None,
+    running: float | None,
+    cfg: PolicyConfig,
+) -> PolicyState:
+    weight = cfg.learning_weight
+    capacity = state.capacity_ref
+    service_time = state.service_time
+    learnable = not state.swapping and state.target_precision is None and ready > 0 and arrival > 0.0
+    if learnable and util is not None and cfg.learn_min_utilization <= util <= cfg.learn_max_utilization:
+        measured = arrival / (ready * util) / relative_throughput(spec, state.precision)
+        capacity = measured if capacity is None else (1.0 - weight) * capacity + weight * measured
+    if arrival > 0.0 and running is not None and running > 0.0:
+        measured_s = running / arrival
+        service_time = measured_s if service_time is None else (1.0 - weight) * service_time + weight * measured_s
+    return replace(state, capacity_ref=capacity, service_time=service_time)
