@@ -103,6 +103,9 @@ class PrometheusSettings:
     insecure: bool = knob("PROMETHEUS_INSECURE", _bool, False, "Skip TLS verification (testing only).")
     timeout_seconds: float = knob("PROMETHEUS_TIMEOUT_SECONDS", _positive_float, 5.0, "Per-query timeout.")
     rate_window: str = knob("PROMETHEUS_RATE_WINDOW", str, "1m", "Range of rate()/histogram windows.")
+    service_label: str = knob(
+        "PROMETHEUS_SERVICE_LABEL", str, "service", "Series label holding the pod's governor.dev/service (relabeled)."
+    )
     scrape_fallback: bool = knob(
         "SCRAPE_FALLBACK", _bool, True, "Scrape pods directly while Prometheus is unreachable."
     )

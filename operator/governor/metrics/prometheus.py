@@ -1,0 +1,192 @@
+"""The primary metrics source: a handful of batched PromQL queries per tick for every service.
+
+Per preset in use it sends the traffic, latency and load queries (plus one GPU query per GPU
+source, and a cached bucket-layout query every few minutes); services with per-service
+overrides add their own queries. Queries run in a thread pool and concurrently. When
+Prometheus cannot be reached the whole tick raises ``MetricsUnavailable`` so the fallback
+answers instead; a rejected query only leaves its signals missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections import defaultdict
+from collections.abc import Collection, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, fields
+
+from governor.metrics.client import QueryClient, QueryRejected, Rows
+from governor.metrics.histogram import share_within
+from governor.metrics.presets import Preset, preset_for
+from governor.metrics.promql import UnsafeQuery, render
+from governor.metrics.queries import SIGNAL_LABEL, SLO_BUCKET, QueryBuilder
+from governor.metrics.source import MetricsUnavailable, PodLister, ready_replicas
+from governor.model import Observation, Sample, ServiceKey, ServiceSpec
+
+log = logging.getLogger(__name__)
+SIGNALS = frozenset(f.name for f in fields(Observation)) - {"at", "source"}
+
+
+@dataclass(frozen=True)
+class Job:
+    expr: str
+    keys: frozenset[ServiceKey]  # services allowed to take rows from this answer
+    signal: str | None = None  # overrides: the signal the single answer is
+
+
+@dataclass
+class Collected:
+    samples: dict[ServiceKey, dict[str, Sample]] = field(default_factory=lambda: defaultdict(dict))
+    buckets: dict[ServiceKey, list[tuple[float, float, float]]] = field(default_factory=lambda: defaultdict(list))
+
+
+class PrometheusSource:
+    def __init__(
+        self,
+        client: QueryClient,
+        *,
+        service_label: str = "service",
+        window: str = "1m",
+        pod_lister: PodLister | None = None,
+        layout_ttl_seconds: float = 300.0,
+        max_workers: int = 4,
+    ) -> None:
+        self.client = client
+        self.builder = QueryBuilder(service_label=service_label, window=window)
+        self.pod_lister = pod_lister
+        self.layout_ttl = layout_ttl_seconds
+        self.queries_issued = 0  # cumulative, for the operator's own metrics and benchmarks
+        self._layouts: dict[str, tuple[float, tuple[float, ...], tuple[str, ...]]] = {}
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="promql")
+
+    async def aclose(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    async def observe(self, specs: Sequence[ServiceSpec], now: float) -> Mapping[ServiceKey, Observation]:
+        jobs = await self._jobs(specs)
+        answers = await asyncio.gather(*(self._run(job.expr) for job in jobs), return_exceptions=True)
+        collected = Collected()
+        for job, answer in zip(jobs, answers, strict=True):
+            if isinstance(answer, MetricsUnavailable):
+                raise answer
+            if isinstance(answer, QueryRejected):
+                log.warning("Prometheus rejected a query (%s): %s", answer, job.expr[:200])
+                continue
+            if isinstance(answer, BaseException):
+                raise answer
+            _collect(collected, job, answer, self.builder.service_label)
+        return {spec.key: await self._observation(spec, collected, now) for spec in specs}
+
+    async def _run(self, expr: str) -> Rows:
+        self.queries_issued += 1
+        return await asyncio.get_running_loop().run_in_executor(self._pool, self.client.query, expr)
+
+    async def _jobs(self, specs: Sequence[ServiceSpec]) -> list[Job]:
+        by_preset: dict[Preset, list[ServiceSpec]] = defaultdict(list)
+        by_gpu: dict[str, set[ServiceKey]] = defaultdict(set)
+        for spec in specs:
+            by_preset[preset_for(spec.metrics.preset)].append(spec)
+            by_gpu[spec.metrics.gpu_source].add(spec.key)
+        jobs: list[Job] = []
+        for preset, group in by_preset.items():
+            keys = frozenset(spec.key for spec in group)
+            slo_le = await self._slo_buckets(preset, {spec.slo.latency_ms / 1000.0 for spec in group})
+            exprs = (self.builder.traffic(preset), self.builder.latency(preset, slo_le), self.builder.load(preset))
+            jobs += [Job(expr, keys) for expr in exprs if expr]
+        for source, gpu_keys in by_gpu.items():
+            expr = self.builder.gpu(source)
+            if expr:
+                jobs.append(Job(expr, frozenset(gpu_keys)))
+        for spec in specs:
+            jobs += self._override_jobs(spec)
+        return jobs
+
+    def _override_jobs(self, spec: ServiceSpec) -> list[Job]:
+        jobs = []
+        values = {
+            "namespace": spec.namespace,
+            "service": spec.name,
+            "model": spec.metrics.model_label or "",
+            "window": self.builder.window,
+            "threshold_seconds": f"{spec.slo.latency_ms / 1000.0:g}",
+            "service_label": self.builder.service_label,
+        }
+        for signal, template in spec.metrics.overrides.items():
+            if signal not in SIGNALS:
+                log.warning("%s: override for unknown signal %r ignored", spec.key, signal)
+                continue
+            try:
+                jobs.append(Job(render(template, values), frozenset({spec.key}), signal))
+            except UnsafeQuery as exc:
+                log.warning("%s: override for %s refused: %s", spec.key, signal, exc)
+        return jobs
+
+    async def _slo_buckets(self, preset: Preset, thresholds_seconds: Collection[float]) -> tuple[str, ...]:
+        """The ``le`` values around each threshold (and ``+Inf``), from the cached bucket layout."""
+        if preset.latency is None:
+            return ()
+        bounds, labels = await self._layout(preset)
+        chosen = {"+Inf"} if bounds else set()
+        for threshold in thresholds_seconds:
+            units = threshold / preset.latency.seconds_per_unit
+            below = [i for i, b in enumerate(bounds) if b <= units]
+            above = [i for i, b in enumerate(bounds) if b > units and not math.isinf(b)]
+            chosen.update(labels[i] for i in below[-1:] + above[:1])
+        return tuple(sorted(chosen))
+
+    async def _layout(self, preset: Preset) -> tuple[tuple[float, ...], tuple[str, ...]]:
+        cached = self._layouts.get(preset.name)
+        if cached and cached[0] > time.monotonic():
+            return cached[1], cached[2]
+        expr = self.builder.layout(preset)
+        try:
+            rows = await self._run(expr) if expr else []
+        except QueryRejected as exc:
+            log.warning("bucket layout query rejected: %s", exc)
+            rows = []
+        pairs = sorted((float(row["metric"]["le"]), row["metric"]["le"]) for row in rows if "le" in row["metric"])
+        bounds, labels = tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
+        if bounds:  # an empty layout (no series yet) is asked again next tick
+            self._layouts[preset.name] = (time.monotonic() + self.layout_ttl, bounds, labels)
+        return bounds, labels
+
+    async def _observation(self, spec: ServiceSpec, collected: Collected, now: float) -> Observation:
+        samples = dict(collected.samples.get(spec.key, {}))
+        buckets = collected.buckets.get(spec.key)
+        if buckets and "slo_attainment" not in samples:
+            preset = preset_for(spec.metrics.preset)
+            unit = preset.latency.seconds_per_unit if preset.latency else 1.0
+            share = share_within(spec.slo.latency_ms / 1000.0 / unit, [(le, v) for le, v, _ in buckets])
+            if share is not None:
+                samples["slo_attainment"] = Sample(share, min(at for _, _, at in buckets))
+        replicas = await ready_replicas(self.pod_lister, spec.key, now)
+        if replicas is not None:
+            samples.setdefault("ready_replicas", replicas)
+        return Observation(at=now, source="prometheus", **samples)
+
+
+def _collect(collected: Collected, job: Job, rows: Rows, service_label: str) -> None:
+    for row in rows:
+        labels = row.get("metric", {})
+        at, raw = row["value"]
+        value = float(raw)
+        if not math.isfinite(value):
+            continue  # NaN (0/0, no requests) or ±Inf: not a measurement
+        if job.signal is not None:
+            if len(rows) != 1:
+                log.warning("override for %s returned %d series, expected one", job.signal, len(rows))
+                return
+            key = next(iter(job.keys))
+            collected.samples[key][job.signal] = Sample(value, float(at))
+            continue
+        key = ServiceKey(labels.get("namespace", ""), labels.get(service_label, ""))
+        if key not in job.keys:
+            continue
+        signal = labels.get(SIGNAL_LABEL)
+        if signal == SLO_BUCKET:
+            collected.buckets[key].append((float(labels["le"]), value, float(at)))
+        elif signal in SIGNALS:
+            collected.samples[key].setdefault(signal, Sample(value, float(at)))
