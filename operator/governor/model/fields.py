@@ -110,10 +110,10 @@ class FieldReader:
         where = child(path, key)
         if value is None:
             return default
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, int | float):
             self.error(where, f"must be an integer, got {_kind(value)}")
             return default
-        if not float(value).is_integer():
+        if isinstance(value, float) and not value.is_integer():
             self.error(where, f"must be an integer, got {value}")
             return default
         number = int(value)
@@ -170,8 +170,14 @@ class FieldReader:
         low_open: bool = False,
         high_open: bool = False,
     ) -> Any:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, int | float):
             self.error(where, f"must be a number, got {_kind(value)}")
+            return default
+        if isinstance(value, int) and abs(value) > 2**53:  # beyond every bound of the schema
+            self.error(where, bound_message(low, high, low_open, high_open) if low or high else "is out of range")
+            return default
+        if not math.isfinite(value):
+            self.error(where, f"must be a finite number, got {value}")
             return default
         too_low = low is not None and (value <= low if low_open else value < low)
         too_high = high is not None and (value >= high if high_open else value > high)

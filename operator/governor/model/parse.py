@@ -42,7 +42,7 @@ MAX_REPLICAS: Final = 10000
 DNS_LABEL: Final = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 DNS_SUBDOMAIN: Final = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 RULE_NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,62}")
-SEVERITIES: Final = ("critical", "warning", "info")
+SEVERITIES: Final = ("critical", "error", "warning", "info")
 GPU_SOURCES: Final = ("dcgm", "agent", "none")
 POLICY_TYPES: Final = ("Pods", "Percent")
 
