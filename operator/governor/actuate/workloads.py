@@ -1,0 +1,161 @@
+"""Apply the owned objects, read workload replicas, change replicas: the Kubernetes writes of scaling.
+
+Owned mode: the Deployment and Service rendered by ``governor.actuate.render`` are created when
+missing and patched only when the template hash or the replica bounds call for it. Target mode:
+the workload named by ``scaleTargetRef`` is read and scaled through its ``scale`` subresource, so
+Governor needs no rights on the rest of the object. Reads are batched: one list per namespace
+per tick, whatever the number of services.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from governor.actuate.kube import ApiError, KubeApi, api_path
+from governor.actuate.render import TEMPLATE_HASH, clamp_replicas, render_deployment, render_service
+from governor.model import ServiceSpec
+
+WorkloadKey = tuple[str, str]  # (namespace, name)
+
+# Workload kinds a scaleTargetRef may name, with their API path parts.
+SCALABLE_KINDS: Final[Mapping[str, tuple[str, str]]] = {
+    "Deployment": ("apps/v1", "deployments"),
+    "StatefulSet": ("apps/v1", "statefulsets"),
+}
+
+
+@dataclass(frozen=True)
+class WorkloadState:
+    """What the controller reads of a workload each tick."""
+
+    name: str
+    replicas: int  # spec.replicas: what was asked for
+    ready_replicas: int
+    updated_replicas: int
+    generation: int
+    observed_generation: int
+
+    @property
+    def rolled_out(self) -> bool:
+        return self.observed_generation >= self.generation and self.updated_replicas >= self.replicas
+
+
+def workload_state(obj: Mapping[str, Any]) -> WorkloadState:
+    spec = obj.get("spec") or {}
+    status = obj.get("status") or {}
+    meta = obj.get("metadata") or {}
+    return WorkloadState(
+        name=str(meta.get("name", "")),
+        replicas=int(spec.get("replicas", 1) or 0),
+        ready_replicas=int(status.get("readyReplicas", 0) or 0),
+        updated_replicas=int(status.get("updatedReplicas", 0) or 0),
+        generation=int(meta.get("generation", 0) or 0),
+        observed_generation=int(status.get("observedGeneration", 0) or 0),
+    )
+
+
+def workload_name(spec: ServiceSpec) -> str:
+    return spec.scale_target_ref.name if spec.scale_target_ref is not None else spec.name
+
+
+def workload_path(spec: ServiceSpec, sub: str | None = None) -> str:
+    """API path of the service's workload; raises ``ApiError(404)`` for a kind Governor cannot scale."""
+    kind = spec.scale_target_ref.kind if spec.scale_target_ref is not None else "Deployment"
+    if kind not in SCALABLE_KINDS:
+        raise ApiError(404, f"scaleTargetRef kind {kind!r} is not supported (use one of {', '.join(SCALABLE_KINDS)})")
+    api_version, plural = SCALABLE_KINDS[kind]
+    return api_path(api_version, plural, spec.namespace, workload_name(spec), sub)
+
+
+async def read_deployments(api: KubeApi, namespaces: Iterable[str]) -> dict[WorkloadKey, WorkloadState]:
+    """Every Deployment of the given namespaces, one list request per namespace."""
+    result: dict[WorkloadKey, WorkloadState] = {}
+    for namespace in sorted(set(namespaces)):
+        for obj in await api.list(api_path("apps/v1", "deployments", namespace)):
+            meta = obj.get("metadata") or {}
+            if meta.get("namespace", namespace) == namespace:
+                result[(namespace, str(meta.get("name")))] = workload_state(obj)
+    return result
+
+
+async def read_workload(api: KubeApi, spec: ServiceSpec) -> WorkloadState | None:
+    """The service's workload, or ``None`` when it does not exist."""
+    try:
+        return workload_state(await api.get(workload_path(spec)))
+    except ApiError as exc:
+        if exc.not_found:
+            return None
+        raise
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    created: tuple[str, ...] = ()  # kinds created ("Deployment", "Service")
+    updated: tuple[str, ...] = ()  # kinds patched
+
+
+async def apply_owned(api: KubeApi, spec: ServiceSpec) -> ApplyResult:
+    """Create the owned Deployment and Service when missing; patch the Deployment when its template or bounds drift."""
+    created: list[str] = []
+    updated: list[str] = []
+    deployment_path = api_path("apps/v1", "deployments", spec.namespace)
+    current = await _find(api, f"{deployment_path}/{spec.name}")
+    if current is None:
+        await api.create(deployment_path, render_deployment(spec, spec.min_replicas))
+        created.append("Deployment")
+    else:
+        patch = deployment_patch(spec, current)
+        if patch:
+            await api.patch(f"{deployment_path}/{spec.name}", patch)
+            updated.append("Deployment")
+    service_path = api_path("v1", "services", spec.namespace)
+    if await _find(api, f"{service_path}/{spec.name}") is None:
+        await api.create(service_path, render_service(spec))
+        created.append("Service")
+    return ApplyResult(tuple(created), tuple(updated))
+
+
+def deployment_patch(spec: ServiceSpec, current: Mapping[str, Any]) -> dict[str, Any]:
+    """The merge patch that brings an existing owned Deployment in line with the spec (empty when none is needed)."""
+    state = workload_state(current)
+    desired = render_deployment(spec, state.replicas)
+    patch: dict[str, Any] = {}
+    annotations = (current.get("metadata") or {}).get("annotations") or {}
+    wanted_hash = desired["metadata"]["annotations"][TEMPLATE_HASH]
+    if annotations.get(TEMPLATE_HASH) != wanted_hash:
+        patch["metadata"] = {"annotations": {TEMPLATE_HASH: wanted_hash}}
+        patch["spec"] = {"template": desired["spec"]["template"], "strategy": desired["spec"]["strategy"]}
+    if desired["spec"]["replicas"] != state.replicas:
+        patch.setdefault("spec", {})["replicas"] = desired["spec"]["replicas"]
+    return patch
+
+
+async def scale(api: KubeApi, spec: ServiceSpec, replicas: int) -> int:
+    """Set the workload's replicas (clamped into bounds); owned → Deployment spec, target → scale subresource."""
+    replicas = clamp_replicas(spec, replicas)
+    if spec.owned:
+        await api.patch(workload_path(spec), {"spec": {"replicas": replicas}})
+    else:
+        await api.patch(workload_path(spec, "scale"), {"spec": {"replicas": replicas}})
+    return replicas
+
+
+async def delete_owned(api: KubeApi, spec: ServiceSpec) -> None:
+    """Delete the owned Deployment and Service; a missing object is already deleted (idempotent)."""
+    for api_version, plural in (("apps/v1", "deployments"), ("v1", "services")):
+        try:
+            await api.delete(api_path(api_version, plural, spec.namespace, spec.name))
+        except ApiError as exc:
+            if not exc.not_found:
+                raise
+
+
+async def _find(api: KubeApi, path: str) -> dict[str, Any] | None:
+    try:
+        return await api.get(path)
+    except ApiError as exc:
+        if exc.not_found:
+            return None
+        raise

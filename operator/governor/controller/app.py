@@ -1,0 +1,117 @@
+"""The controller: wiring of registry, control loop and collaborators, and what the handlers call.
+
+``handlers.py`` stays thin — each Kopf handler calls one method here. Everything injectable
+(API client, metrics source, decision engine, alerting hook, clock, Prometheus registry) is a
+constructor argument, so ``governor run``, ``governor demo`` and the tests build the same thing
+with different parts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import kopf
+
+from governor.actuate.kube import KubeApi
+from governor.actuate.workloads import delete_owned
+from governor.controller import events
+from governor.controller.loop import ControlLoop
+from governor.controller.metrics import OperatorMetrics
+from governor.controller.protocols import EmptyMetrics, MetricsSource, NoAlerts, Policy, TickHook, default_policy
+from governor.controller.registry import Entry, ServiceRegistry
+from governor.model import InvalidSpec, ServiceKey
+from governor.model.parse import parse_service
+from governor.settings import OperatorSettings
+
+logger = logging.getLogger(__name__)
+
+
+def entry_from_body(body: Mapping[str, Any]) -> Entry:
+    """Parse a CR body into a registry entry; an invalid spec becomes an entry with its field errors."""
+    meta = body.get("metadata") or {}
+    key = ServiceKey(str(meta.get("namespace", "")), str(meta.get("name", "")))
+    uid, generation = str(meta.get("uid", "")), int(meta.get("generation", 1) or 1)
+    status = dict(body.get("status") or {})
+    status.pop("kopf", None)
+    try:
+        spec = parse_service(body)
+    except InvalidSpec as exc:
+        return Entry(key, uid, generation, None, exc.errors, status)
+    return Entry(key, uid, generation, spec, (), status)
+
+
+@dataclass
+class Controller:
+    api: KubeApi
+    settings: OperatorSettings = field(default_factory=OperatorSettings)
+    metrics_source: MetricsSource = field(default_factory=EmptyMetrics)
+    policy: Policy = field(default_factory=default_policy)
+    hook: TickHook = field(default_factory=NoAlerts)
+    metrics: OperatorMetrics = field(default_factory=OperatorMetrics)
+    connection: kopf.ConnectionInfo | None = None  # set for the emulator; None → Kopf's usual login
+    registry: ServiceRegistry = field(default_factory=ServiceRegistry)
+    _task: asyncio.Task[None] | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.loop = ControlLoop(
+            api=self.api,
+            registry=self.registry,
+            metrics_source=self.metrics_source,
+            policy=self.policy,
+            recorder=events.EventRecorder(self.api),
+            metrics=self.metrics,
+            tick_seconds=self.settings.tick_seconds,
+            heartbeat_seconds=self.settings.status_heartbeat_seconds,
+            hook=self.hook,
+        )
+
+    def configure_kopf(self, kopf_settings: kopf.OperatorSettings) -> None:
+        kopf_settings.posting.level = logging.WARNING  # Governor posts its own, specific Events
+        kopf_settings.persistence.finalizer = "governor.dev/finalizer"
+        kopf_settings.watching.server_timeout = 300
+        kopf_settings.networking.request_timeout = 30
+
+    def login(self, **kwargs: Any) -> kopf.ConnectionInfo | None:
+        if self.connection is not None:
+            return self.connection
+        return kopf.login_via_client(**kwargs)
+
+    async def start(self) -> None:
+        self.metrics.serve(self.settings.metrics_port)
+        self._task = asyncio.create_task(self.loop.run_forever(), name="governor-control-loop")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def service_changed(self, body: Mapping[str, Any]) -> Entry:
+        """Create / update / resume: (re)register, apply owned objects, write status at once."""
+        entry = entry_from_body(body)
+        previous = self.registry.get(entry.key)
+        self.registry.put(entry)
+        self.loop.seed(entry)
+        if entry.spec is None:
+            if previous is None or previous.errors != entry.errors:
+                message = "; ".join(str(e) for e in entry.errors)
+                logger.warning("%s is invalid: %s", entry.key, message)
+                await self.loop.recorder.post(entry.key, entry.uid, events.WARNING, events.INVALID, message)
+        else:
+            await self.loop.ensure_owned(entry)
+        await self.loop.reconcile_now(entry)
+        return entry
+
+    async def service_deleted(self, body: Mapping[str, Any]) -> None:
+        """Forget the service; delete owned objects (ownerReferences GC does it too in a real cluster)."""
+        entry = entry_from_body(body)
+        self.registry.remove(entry.key)
+        self.loop.forget(entry.key)
+        if entry.spec is not None and entry.spec.owned:
+            await delete_owned(self.api, entry.spec)

@@ -1,0 +1,70 @@
+"""Kubernetes Events about an InferenceService, with Governor's specific reasons.
+
+Events are posted through ``KubeApi`` (not Kopf's per-handler poster) so the control loop, which
+runs outside any handler, reports the same way the handlers do. Posting is best effort: a failed
+Event is logged and counted, never allowed to break a reconcile.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from dataclasses import dataclass
+from typing import Final
+
+from governor.actuate.kube import ApiError, KubeApi, api_path
+from governor.actuate.render import CR_API_VERSION, CR_KIND
+from governor.model import ServiceKey
+
+logger = logging.getLogger(__name__)
+
+NORMAL: Final = "Normal"
+WARNING: Final = "Warning"
+COMPONENT: Final = "governor"
+
+# Reasons Governor uses (a fixed vocabulary helps `kubectl get events --field-selector reason=...`).
+CREATED: Final = "Created"
+UPDATED: Final = "Updated"
+INVALID: Final = "Invalid"
+TARGET_NOT_FOUND: Final = "TargetNotFound"
+TARGET_FOUND: Final = "TargetFound"
+SCALED_UP: Final = "ScaledUp"
+SCALED_DOWN: Final = "ScaledDown"
+
+
+def _now() -> str:
+    return datetime.datetime.now(tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class EventRecorder:
+    api: KubeApi
+
+    async def post(self, key: ServiceKey, uid: str, type: str, reason: str, message: str) -> bool:
+        now = _now()
+        body = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"generateName": f"{key.name}.", "namespace": key.namespace},
+            "involvedObject": {
+                "apiVersion": CR_API_VERSION,
+                "kind": CR_KIND,
+                "name": key.name,
+                "namespace": key.namespace,
+                "uid": uid,
+            },
+            "type": type,
+            "reason": reason,
+            "message": message[:1024],
+            "source": {"component": COMPONENT},
+            "reportingComponent": COMPONENT,
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
+        }
+        try:
+            await self.api.create(api_path("v1", "events", key.namespace), body)
+        except ApiError as exc:
+            logger.warning("could not post Event %s for %s: %s", reason, key, exc)
+            return False
+        return True

@@ -1,0 +1,118 @@
+"""The collaborators of the control loop, as small Protocols with do-nothing defaults.
+
+The loop runs with whatever is available: no metrics source → empty observations → the policy
+holds; no decision engine → replicas are only kept inside their bounds; no alerting → a no-op
+hook. Each real implementation (``governor.metrics``, ``governor.policy``, ``governor.alerting``)
+plugs in through ``Controller`` without the loop knowing its details.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from governor.model import Decision, Observation, Precision, ScaleDirection, ServiceKey, ServiceSpec
+
+logger = logging.getLogger(__name__)
+
+
+class MetricsSource(Protocol):
+    """Same contract as ``governor.metrics.source.MetricsSource``: one observation per service per tick."""
+
+    async def observe(self, specs: Sequence[ServiceSpec], now: float) -> Mapping[ServiceKey, Observation]: ...
+
+
+class EmptyMetrics:
+    """Observes nothing: every service's signals are missing, so the policy holds."""
+
+    async def observe(self, specs: Sequence[ServiceSpec], now: float) -> Mapping[ServiceKey, Observation]:
+        return {}
+
+
+class Policy(Protocol):
+    """The decision engine: ``governor.policy.decide`` and its state type behind one face."""
+
+    def initial_state(self, replicas: int, precision: Precision) -> Any: ...
+
+    def observed(self, state: Any, replicas: int, precision: Precision, swapping: bool) -> Any: ...
+
+    def decide(self, spec: ServiceSpec, observation: Observation, state: Any, now: float) -> tuple[Decision, Any]: ...
+
+
+class BoundsOnlyPolicy:
+    """Stand-in decision engine: keeps replicas inside [minReplicas, maxReplicas] and changes nothing else."""
+
+    # Its whole state is the workload's current replica count.
+    def initial_state(self, replicas: int, precision: Precision) -> Any:
+        return replicas
+
+    def observed(self, state: Any, replicas: int, precision: Precision, swapping: bool) -> Any:
+        return replicas
+
+    def decide(self, spec: ServiceSpec, observation: Observation, state: Any, now: float) -> tuple[Decision, Any]:
+        return hold_within_bounds(spec, int(state), now), state
+
+
+def hold_within_bounds(spec: ServiceSpec, current: int, now: float) -> Decision:
+    """A decision that only enforces the replica bounds (``current < 0`` means unknown: hold)."""
+    precision = spec.precision.preferred
+    if current < 0:
+        return Decision(now, 0, 0, precision, precision, ScaleDirection.HOLD, ("workload replicas unknown",))
+    wanted = max(spec.min_replicas, min(spec.max_replicas, current))
+    if wanted > current:
+        direction, reasons = ScaleDirection.UP, (f"below minReplicas {spec.min_replicas}",)
+    elif wanted < current:
+        direction, reasons = ScaleDirection.DOWN, (f"above maxReplicas {spec.max_replicas}",)
+    else:
+        direction, reasons = ScaleDirection.HOLD, ("decision engine not available: holding replicas",)
+    return Decision(now, current, wanted, precision, precision, direction, reasons)
+
+
+@dataclass(frozen=True)
+class ModulePolicy:
+    """Adapter over ``governor.policy`` (``decide`` + ``PolicyState``), looked up when the module provides them."""
+
+    module: Any
+
+    def initial_state(self, replicas: int, precision: Precision) -> Any:
+        return self.module.PolicyState.initial(replicas, precision)
+
+    def observed(self, state: Any, replicas: int, precision: Precision, swapping: bool) -> Any:
+        return state.observed(replicas=replicas, precision=precision, swapping=swapping)
+
+    def decide(self, spec: ServiceSpec, observation: Observation, state: Any, now: float) -> tuple[Decision, Any]:
+        decision, new_state = self.module.decide(spec, observation, state, now)
+        return decision, new_state
+
+
+def default_policy() -> Policy:
+    """``governor.policy`` when it offers ``decide`` and ``PolicyState``, else the bounds-only stand-in."""
+    module = importlib.import_module("governor.policy")
+    if hasattr(module, "decide") and hasattr(module, "PolicyState"):
+        return ModulePolicy(module)
+    logger.warning("governor.policy has no decide(); replicas are only kept inside their bounds")
+    return BoundsOnlyPolicy()
+
+
+@dataclass(frozen=True)
+class TickReport:
+    """What one tick saw and decided, handed to the alerting hook."""
+
+    now: float
+    specs: Sequence[ServiceSpec]
+    observations: Mapping[ServiceKey, Observation]
+    decisions: Mapping[ServiceKey, Decision]
+
+
+class TickHook(Protocol):
+    """ALERTING HOOK: called once at the end of every tick (rules evaluate, the notifier delivers)."""
+
+    async def after_tick(self, report: TickReport) -> None: ...
+
+
+class NoAlerts:
+    async def after_tick(self, report: TickReport) -> None:
+        return None

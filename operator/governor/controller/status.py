@@ -1,0 +1,133 @@
+"""Build an InferenceService's ``status`` from what one reconcile saw, and tell whether it changed.
+
+Pure: the control loop and the handlers pass in the registry entry, the workload's state, the
+observation and the decision; out comes the whole status dict with conditions per the Kubernetes
+API conventions (``governor.model.conditions``: lastTransitionTime moves only on a flip). The
+loop writes it only when ``material`` parts differ, or on the slow heartbeat.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from governor.actuate.render import selector_string
+from governor.actuate.workloads import WorkloadState
+from governor.controller.registry import Entry
+from governor.model import Decision, Observation
+from governor.model import conditions as cond
+
+# Fields that change on every tick without meaning anything changed.
+VOLATILE_KEYS = frozenset({"observedAt", "at", "lastTransitionTime"})
+
+
+def iso(ts: float) -> str:
+    return datetime.datetime.fromtimestamp(ts, tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class Seen:
+    """Everything one reconcile of one service saw."""
+
+    entry: Entry
+    workload: WorkloadState | None
+    workload_error: str | None = None  # why the workload could not be read / does not exist
+    observation: Observation | None = None
+    decision: Decision | None = None
+    last_scale_time: float | None = None
+
+
+def build_status(seen: Seen, previous: Mapping[str, Any], now: float) -> dict[str, Any]:
+    entry = seen.entry
+    now_iso = iso(now)
+    status: dict[str, Any] = {"observedGeneration": entry.generation}
+    conditions: list[dict[str, Any]] = list(previous.get("conditions") or [])
+    if entry.spec is None:
+        message = "; ".join(str(e) for e in entry.errors) or "invalid spec"
+        conditions = cond.set_condition(
+            conditions, cond.INVALID, True, "InvalidSpec", message, now_iso, entry.generation
+        )
+        conditions = cond.set_condition(
+            conditions, cond.READY, False, "InvalidSpec", message, now_iso, entry.generation
+        )
+        status["conditions"] = conditions
+        return status
+    spec = entry.spec
+    conditions = cond.set_condition(
+        conditions, cond.INVALID, False, "SpecValid", "spec is valid", now_iso, entry.generation
+    )
+    status["selector"] = selector_string(spec)
+    status["precision"] = str(previous.get("precision") or spec.precision.preferred)
+    if seen.workload is not None:
+        status["replicas"] = seen.workload.replicas
+        status["readyReplicas"] = seen.workload.ready_replicas
+    if seen.decision is not None:
+        status["desiredReplicas"] = seen.decision.replicas
+        status["decision"] = {"reasons": list(seen.decision.reasons), "at": iso(seen.decision.at)}
+    elif "desiredReplicas" in previous:
+        status["desiredReplicas"] = previous["desiredReplicas"]
+    if seen.last_scale_time is not None:
+        status["lastScaleTime"] = iso(seen.last_scale_time)
+    elif previous.get("lastScaleTime"):
+        status["lastScaleTime"] = previous["lastScaleTime"]
+    if seen.observation is not None:
+        status["metrics"] = metrics_summary(seen.observation)
+        conditions = _metrics_condition(conditions, seen.observation, now_iso, entry.generation)
+    ready, reason, message = ready_condition(seen)
+    conditions = cond.set_condition(conditions, cond.READY, ready, reason, message, now_iso, entry.generation)
+    status["conditions"] = conditions
+    return status
+
+
+def ready_condition(seen: Seen) -> tuple[bool, str, str]:
+    spec = seen.entry.spec
+    if spec is None:
+        return False, "InvalidSpec", "spec is invalid"
+    if seen.workload is None:
+        if spec.owned:
+            return False, "WorkloadMissing", seen.workload_error or f"Deployment {spec.name} does not exist yet"
+        return False, "TargetNotFound", seen.workload_error or "scaleTargetRef not found"
+    workload = seen.workload
+    text = f"{workload.ready_replicas}/{workload.replicas} replicas ready"
+    if workload.replicas == 0 or workload.ready_replicas >= 1:
+        return True, "ReplicasReady", text
+    return False, "ReplicasNotReady", text
+
+
+def _metrics_condition(
+    conditions: list[dict[str, Any]], obs: Observation, now_iso: str, gen: int
+) -> list[dict[str, Any]]:
+    if obs.available:
+        return cond.set_condition(
+            conditions, cond.METRICS_AVAILABLE, True, "MetricsFresh", f"source: {obs.source}", now_iso, gen
+        )
+    message = f"no request rate or latency measured (source: {obs.source}); replicas held"
+    return cond.set_condition(conditions, cond.METRICS_AVAILABLE, False, "NoMetrics", message, now_iso, gen)
+
+
+def metrics_summary(obs: Observation) -> dict[str, Any]:
+    summary: dict[str, Any] = {"observedAt": iso(obs.at), "source": obs.source}
+    for key, sample in (
+        ("rps", obs.request_rate),
+        ("latencyP99Ms", obs.latency_p99_ms),
+        ("cacheHitRatio", obs.cache_hit_ratio),
+        ("gpuUtilization", obs.gpu_utilization_mean),
+    ):
+        if sample is not None:
+            summary[key] = round(sample.value, 4)
+    return summary
+
+
+def material(status: Mapping[str, Any]) -> Any:
+    """The status without its timestamps: two statuses with equal ``material`` need no write."""
+    if isinstance(status, Mapping):
+        return {k: material(v) for k, v in status.items() if k not in VOLATILE_KEYS}
+    if isinstance(status, list):
+        return [material(v) for v in status]
+    return status
+
+
+def changed(previous: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    return bool(material(previous) != material(new))

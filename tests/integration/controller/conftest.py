@@ -1,0 +1,3 @@
+from tests.support.kube import kube
+
+__all__ = ["kube"]
