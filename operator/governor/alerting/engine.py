@@ -1,0 +1,139 @@
+"""``AlertEngine``: the one call the controller makes per service per tick.
+
+``evaluate`` folds the observation into the service's burn-rate history, runs the rules,
+advances the lifecycle from the alert records in the CR status, applies inhibition and
+routing, hands what receivers are owed to the ``Notifier`` and returns what the controller
+writes back: ``status.alerts`` (``AlertEvaluation.status``) and, on its slow heartbeat,
+the burn-rate history (``AlertEvaluation.budget``). The engine does no I/O itself;
+in-memory it keeps only caches that the CR status can rebuild.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from governor.alerting.budget import BudgetHistory
+from governor.alerting.config import AlertingConfig
+from governor.alerting.delivery import Notifier
+from governor.alerting.lifecycle import advance
+from governor.alerting.loader import ResolvedReceiver
+from governor.alerting.routing import apply_inhibition, owed, prune, routed_receivers
+from governor.alerting.rules import RULES, AlertContext, RuleInput, evaluate_rules
+from governor.alerting.status import from_status, to_status
+from governor.alerting.types import AlertRecord, Notification, Phase
+from governor.model import Decision, FieldError, Observation, ServiceKey, ServiceSpec
+
+logger = logging.getLogger(__name__)
+
+
+class ReceiverCatalog(Protocol):
+    """What the engine needs of ``ReceiverRegistry``: the parsed config and usable receivers."""
+
+    @property
+    def config(self) -> AlertingConfig: ...
+
+    def receiver(self, name: str) -> ResolvedReceiver | None: ...
+
+
+@dataclass(frozen=True)
+class AlertEvaluation:
+    records: tuple[AlertRecord, ...]
+    notifications: tuple[Notification, ...]  # owed this tick (already submitted when a notifier is set)
+    transitions: tuple[AlertRecord, ...]  # records that fired or resolved this tick
+    problems: tuple[FieldError, ...]  # to surface on the CR (unknown receiver names, ...)
+    status: list[dict[str, Any]] = field(default_factory=list)  # → status.alerts
+    budget: dict[str, Any] = field(default_factory=dict)  # → status.alertBudget (persist on heartbeat)
+
+    @property
+    def firing(self) -> tuple[AlertRecord, ...]:
+        return tuple(r for r in self.records if r.phase == Phase.FIRING)
+
+
+class AlertEngine:
+    def __init__(self, receivers: ReceiverCatalog, notifier: Notifier | None = None) -> None:
+        self.receivers = receivers
+        self.notifier = notifier
+        self._histories: dict[ServiceKey, BudgetHistory] = {}
+        self._fingerprints: dict[ServiceKey, set[str]] = {}
+
+    def history(self, spec: ServiceSpec, prior_budget: Mapping[str, Any] | None = None) -> BudgetHistory:
+        """The service's burn-rate history: in memory, else restored from status, else empty."""
+        current = self._histories.get(spec.key)
+        if current is None or current.period_days != spec.slo.period_days:
+            current = BudgetHistory.from_status(prior_budget, spec.slo.period_days)
+            self._histories[spec.key] = current
+        return current
+
+    def evaluate(
+        self,
+        spec: ServiceSpec,
+        observation: Observation,
+        decision: Decision | None,
+        context: AlertContext | None = None,
+        prior_status: Sequence[Any] | None = None,
+        now: float | None = None,
+        prior_budget: Mapping[str, Any] | None = None,
+    ) -> AlertEvaluation:
+        now = time.time() if now is None else now
+        config = self.receivers.config
+        history = self.history(spec, prior_budget)
+        history.record(observation)
+        inputs = RuleInput(spec, observation, decision, context or AlertContext(), history, config.rules, now)
+        conditions = evaluate_rules(inputs)
+        prior = from_status(prior_status)
+        acks = {r.fingerprint: self.notifier.acknowledged(r.fingerprint) for r in prior} if self.notifier else {}
+        records = apply_inhibition(advance(prior, conditions, now, acks), config.inhibit_rules)
+        routed, problems = routed_receivers(spec, config)
+        notes = tuple(n for r in records for n in owed(r, routed, config, now))
+        records = prune(records, {n.fingerprint for n in notes}, now)
+        transitions = _transitions(prior, records)
+        for r in transitions:
+            logger.info("alert %s %s for %s: %s", r.name, r.event, spec.key, r.annotations.get("summary", ""))
+        self._track(spec.key, records)
+        if self.notifier is not None:
+            self.notifier.submit(notes)
+        return AlertEvaluation(
+            records=records,
+            notifications=notes,
+            transitions=transitions,
+            problems=tuple(problems) + self._spec_problems(spec, routed),
+            status=to_status(records),
+            budget=history.to_status(),
+        )
+
+    def forget(self, key: ServiceKey) -> None:
+        """The service is gone (CR deleted): drop its caches."""
+        self._histories.pop(key, None)
+        gone = self._fingerprints.pop(key, set())
+        if self.notifier is not None:
+            self.notifier.forget(gone)
+
+    def _track(self, key: ServiceKey, records: Sequence[AlertRecord]) -> None:
+        now_fps = {r.fingerprint for r in records}
+        gone = self._fingerprints.get(key, set()) - now_fps
+        self._fingerprints[key] = now_fps
+        if gone and self.notifier is not None:
+            self.notifier.forget(gone)
+
+    def _spec_problems(self, spec: ServiceSpec, routed: Sequence[Any]) -> tuple[FieldError, ...]:
+        problems = []
+        for i, rule in enumerate(spec.alerts.disabled):
+            if rule not in RULES:
+                problems.append(FieldError(f"spec.alerts.disabled[{i}]", f"unknown alert rule {rule!r}"))
+        for rule in spec.alerts.severity_overrides:
+            if rule not in RULES:
+                problems.append(FieldError(f"spec.alerts.severityOverrides.{rule}", "unknown alert rule"))
+        for rc in routed:
+            if self.receivers.receiver(rc.name) is None:
+                why = f"receiver {rc.name!r} is not usable: a Secret it references is missing"
+                problems.append(FieldError("spec.alerts.receivers", why))
+        return tuple(problems)
+
+
+def _transitions(prior: Sequence[AlertRecord], records: Sequence[AlertRecord]) -> tuple[AlertRecord, ...]:
+    before = {r.fingerprint: r.seq for r in prior}
+    return tuple(r for r in records if r.event is not None and r.seq != before.get(r.fingerprint, 0))
