@@ -1,0 +1,121 @@
+"""Turn run results into the comparison an SRE reads: one table, JSON, or a plot over time.
+
+SLO attainment counts a request as good when it finished within the SLO latency; dropped
+requests (client timeout) are violations. Requests still queued at the end are left out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from governor.sim.engine import RunResult
+from governor.sim.queueing import quantile_from_histogram
+from governor.sim.scenario import Scenario
+
+
+@dataclass(frozen=True)
+class Summary:
+    policy: str
+    configuration: str
+    requests: float
+    violations: float  # finished late or dropped
+    dropped: float
+    attainment: float  # share within the SLO latency
+    p99_s: float
+    gpu_hours: float
+    quality_lost: float  # 1 - time-weighted relative quality
+    quality_min: float
+    swaps_per_hour: float
+    scale_actions_per_hour: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
+
+
+def summarize(result: RunResult) -> Summary:
+    finished = result.arrived - result.queued_at_end
+    hours = result.duration_s / 3600.0
+    p99 = quantile_from_histogram(result.latency_hist, 0.99)
+    return Summary(
+        policy=result.policy,
+        configuration=result.configuration,
+        requests=finished,
+        violations=finished - result.within_slo,
+        dropped=result.dropped,
+        attainment=result.within_slo / finished if finished > 0 else 1.0,
+        p99_s=p99 if p99 is not None else 0.0,
+        gpu_hours=result.gpu_seconds / 3600.0,
+        quality_lost=1.0 - result.quality_mean,
+        quality_min=result.quality_min,
+        swaps_per_hour=result.swaps / hours,
+        scale_actions_per_hour=result.scale_actions / hours,
+    )
+
+
+HEADER = (
+    f"{'policy':<16} {'SLO att.':>9} {'violating':>10} {'p99 s':>7} {'GPU-h':>7} {'quality lost':>12} "
+    f"{'swaps/h':>8} {'scale/h':>8}"
+)
+
+
+def table(summaries: list[Summary]) -> str:
+    lines = [HEADER, "-" * len(HEADER)]
+    for s in summaries:
+        lines.append(
+            f"{s.policy:<16} {s.attainment * 100:8.3f}% {s.violations:10.0f} {s.p99_s:7.2f} {s.gpu_hours:7.2f} "
+            f"{s.quality_lost * 100:11.2f}% {s.swaps_per_hour:8.2f} {s.scale_actions_per_hour:8.1f}"
+        )
+    return "\n".join(lines)
+
+
+def configurations(summaries: list[Summary]) -> str:
+    return "\n".join(f"  {s.policy:<16} {s.configuration}" for s in summaries)
+
+
+def as_json(scenario: Scenario, seed: int, summaries: list[Summary]) -> dict[str, Any]:
+    return {
+        "scenario": scenario.name,
+        "description": scenario.description,
+        "seed": seed,
+        "duration_s": scenario.arrivals.duration_s,
+        "slo": {"latency_ms": scenario.spec.slo.latency_ms, "objective": scenario.spec.slo.objective},
+        "max_replicas": scenario.spec.max_replicas,
+        "policies": [s.as_dict() for s in summaries],
+    }
+
+
+def minute_p99(result: RunResult) -> np.ndarray:
+    values = [quantile_from_histogram(row, 0.99) for row in result.minute_hist]
+    return np.array([np.nan if v is None else v for v in values])
+
+
+def plot(scenario: Scenario, results: list[RunResult], path: Path) -> None:
+    """Load, replicas, precision (quality served) and p99 over time, one line per policy."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(4, 1, figsize=(11, 11), sharex=True)
+    minutes = np.arange(scenario.arrivals.duration_s) / 60.0
+    load = scenario.arrivals.counts.astype(float)
+    axes[0].plot(minutes, np.convolve(load, np.ones(15) / 15, mode="same"), color="black")
+    axes[0].set_ylabel("load (req/s, 15 s mean)")
+    for result in results:
+        axes[1].plot(minutes, result.alive, label=result.policy, linewidth=1)
+        axes[2].plot(minutes, result.quality, label=result.policy, linewidth=1)
+        axes[3].plot(np.arange(result.minute_hist.shape[0]) + 0.5, minute_p99(result), label=result.policy, linewidth=1)
+    axes[1].set_ylabel("replicas (incl. starting)")
+    axes[2].set_ylabel("relative quality served")
+    axes[3].set_ylabel("p99 per minute (s)")
+    axes[3].axhline(scenario.slo_latency_s, color="grey", linestyle="--", linewidth=0.8)
+    axes[3].set_xlabel("minutes")
+    axes[1].legend(loc="upper left", fontsize=7, ncol=4)
+    fig.suptitle(f"{scenario.name}: {scenario.description}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
