@@ -132,7 +132,8 @@ def _replicas(
     if held is not None:
         raw = max(raw, current)
     raw = _bounded(spec, raw)
-    stabilized = hpa.stabilize(raw, current, state.recommendations, now, spec.behavior)
+    history = state.recommendations or ((now, current),)  # as the HPA seeds a new autoscaler
+    stabilized = hpa.stabilize(raw, current, history, now, spec.behavior)
     final = _bounded(spec, hpa.rate_limit(stabilized, current, state.scale_events, now, spec.behavior))
     if final > current:
         direction = ScaleDirection.UP
@@ -151,7 +152,7 @@ def _next_state(
     state: PolicyState, choice: ladder.LadderChoice, outcome: Outcome, now: float, cfg: PolicyConfig
 ) -> PolicyState:
     keep = cfg.history_seconds
-    recommendations = hpa.remember(state.recommendations, outcome.raw, now, keep)
+    recommendations = hpa.remember(state.recommendations or ((now, outcome.current),), outcome.raw, now, keep)
     events = state.scale_events
     if outcome.final != outcome.current:
         events = hpa.remember(events, outcome.final - outcome.current, now, keep)

@@ -150,10 +150,11 @@ def _step_down(
             return LadderChoice(served, f"{why}, the lowest precision allowed (quality floor {floor:g})", None)
         return None
     served_tp = _throughput(spec, served)
-    relief, _, _ = swap_cost(spec, lower, state.replicas, cfg)
+    relief, _, loss = swap_cost(spec, lower, state.replicas, cfg)
     ready_capacity = view.ready * view.capacity_ref * served_tp
     deficit = view.arrival_now > cfg.swap_deficit_factor * ready_capacity
-    fast = breaching is not None and deficit and relief < spec.startup_seconds
+    ratio = lower.relative_throughput / served_tp
+    fast = breaching is not None and deficit and _pays_off(relief, loss, ratio, spec.startup_seconds)
     if not (short or fast):
         return None
     gain = lower.relative_throughput / served_tp - 1.0
@@ -171,6 +172,17 @@ def _step_down(
         spent = swaps_last_hour(state, now)
         return LadderChoice(served, f"{why}; not swapping: {spent} swaps in the last hour (cap)", None)
     return LadderChoice(lower.precision, why, None, True)
+
+
+def _pays_off(relief: float, loss: float, ratio: float, startup: float) -> bool:
+    """Does a swap serve more than waiting for new replicas, over the start-up time?
+
+    Waiting serves ``startup`` capacity-seconds; the swap serves ``(1 - loss) × relief`` while
+    the first pods reload, then ``ratio`` times as much for the rest.
+    """
+    if relief >= startup:
+        return False
+    return (1.0 - loss) * relief + ratio * (startup - relief) > startup
 
 
 def _step_up(spec: ServiceSpec, state: PolicyState, view: View, now: float, cfg: PolicyConfig) -> LadderChoice:

@@ -64,7 +64,9 @@ def read(
     p99 = obs.fresh("latency_p99_ms", age, now)
     attainment = obs.fresh("slo_attainment", age, now)
     if rate is None:
-        lost = state.data_lost_at if state.data_lost_at is not None else (state.data_seen_at or now)
+        lost = state.data_lost_at
+        if lost is None:
+            lost = state.data_seen_at if state.data_seen_at is not None else now
         state = replace(state, data_lost_at=lost)
         view = View(
             False,

@@ -1,0 +1,115 @@
+"""The precision ladder: when it steps down, when it comes back, and what it never does."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from governor.model.decision import ScaleDirection
+from governor.model.spec import Precision, SwapMode
+from governor.policy import PolicyState, decide
+from tests.unit.policy.helpers import MU, VARIANTS, service, world
+
+
+def _state(replicas: int, precision: Precision = Precision.BF16, **extra: object) -> PolicyState:
+    base = PolicyState(replicas=replicas, precision=precision, capacity_ref=MU, service_time=4.0)
+    return replace(base, **extra)  # type: ignore[arg-type]
+
+
+def test_steps_down_one_precision_when_at_max_and_short() -> None:
+    spec = service(max_replicas=20)
+    decision, state = decide(spec, world(spec, 150.0, 20, Precision.BF16, 100.0), _state(20), 100.0)
+    assert decision.precision == Precision.FP8
+    assert decision.swap
+    assert "at 20/20 replicas; fp8 adds 60% capacity" in decision.reasons[0]
+    assert state.target_precision == Precision.FP8
+    assert state.swap_starts == (100.0,)
+
+
+def test_never_below_the_quality_floor() -> None:
+    spec = service(max_replicas=20, floor=0.99)  # only bf16 and fp8 are allowed
+    decision, _ = decide(spec, world(spec, 400.0, 20, Precision.FP8, 100.0), _state(20, Precision.FP8), 100.0)
+    assert decision.precision == Precision.FP8
+    assert "lowest precision allowed (quality floor 0.99)" in decision.reasons[0]
+
+
+def test_served_precision_below_a_raised_floor_moves_back_up() -> None:
+    spec = service(max_replicas=20, floor=0.99)
+    decision, _ = decide(spec, world(spec, 10.0, 5, Precision.INT4, 100.0), _state(5, Precision.INT4), 100.0)
+    assert decision.precision == Precision.FP8
+    assert "outside the allowed precisions" in decision.reasons[0]
+
+
+def test_swap_cap_per_hour() -> None:
+    spec = service(max_replicas=20)
+    state = _state(20, swap_starts=(3000.0, 3100.0, 3200.0, 3300.0), last_swap_at=3300.0)
+    decision, _ = decide(spec, world(spec, 150.0, 20, Precision.BF16, 3600.0), state, 3600.0)
+    assert decision.precision == Precision.BF16
+    assert any("4 swaps in the last hour" in r for r in decision.reasons)
+    later, _ = decide(spec, world(spec, 150.0, 20, Precision.BF16, 6700.0), state, 6700.0)
+    assert later.precision == Precision.FP8
+
+
+def test_no_scale_down_during_a_swap() -> None:
+    spec = service(max_replicas=20)
+    state = _state(12, Precision.FP8, swapping=True, target_precision=Precision.FP8, swap_starts=(0.0,))
+    decision, _ = decide(spec, world(spec, 5.0, 12, Precision.FP8, 30.0), state, 30.0)
+    assert decision.replicas == 12
+    assert decision.direction is ScaleDirection.HOLD
+    assert "no scale-down during a precision swap" in decision.reasons
+
+
+def test_rolling_swap_below_max_waits_for_replicas() -> None:
+    rolling = tuple(replace(v, swap_modes=(SwapMode.ROLLING,)) for v in VARIANTS)
+    spec = service(max_replicas=40, variants=rolling)
+    decision, _ = decide(spec, world(spec, 60.0, 8, Precision.BF16, 100.0), _state(8), 100.0)
+    assert decision.precision == Precision.BF16  # a rolling swap is never faster than a new replica
+    assert decision.replicas > 8
+
+
+def test_in_place_swap_relieves_a_deep_shortfall_below_max() -> None:
+    spec = service(max_replicas=40)
+    decision, _ = decide(spec, world(spec, 60.0, 8, Precision.BF16, 100.0), _state(8), 100.0)
+    assert decision.precision == Precision.FP8
+    assert "relieves in 20 s" in decision.reasons[0]
+
+
+def test_fixed_mode_returns_to_preferred() -> None:
+    spec = service(auto=False)
+    decision, _ = decide(spec, world(spec, 10.0, 5, Precision.FP8, 10.0), _state(5, Precision.FP8), 10.0)
+    assert decision.precision == Precision.BF16
+    assert "precision fixed at bf16" in decision.reasons
+
+
+def test_steps_up_only_after_dwell_and_sustained_headroom() -> None:
+    spec = service(max_replicas=20)
+    state = _state(6, Precision.FP8, last_swap_at=0.0, swap_starts=(0.0,))
+    ups = []
+    for now in range(10, 1500, 10):
+        state = state.observed(replicas=state.replicas, precision=state.target_precision or state.precision)
+        decision, state = decide(spec, world(spec, 12.0, state.replicas, state.precision, now), state, float(now))
+        if decision.swap:
+            ups.append((now, decision))
+    assert len(ups) == 1
+    at, decision = ups[0]
+    assert decision.precision == Precision.BF16
+    assert at >= spec.precision.min_dwell_seconds
+    assert "headroom" in decision.reasons[0]
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.lists(st.floats(0.0, 200.0), min_size=10, max_size=60))
+def test_at_most_four_swaps_an_hour(rates: list[float]) -> None:
+    spec = service(max_replicas=12)
+    state = _state(6)
+    starts: list[float] = []
+    for i in range(360):  # one hour at 10 s
+        now = float(i * 10)
+        state = state.observed(replicas=state.replicas, precision=state.target_precision or state.precision)
+        decision, state = decide(spec, world(spec, rates[i % len(rates)], state.replicas, state.precision, now),
+                                 state, now)  # fmt: skip
+        if decision.swap and (not starts or state.swap_starts[-1] != starts[-1]):
+            starts.append(state.swap_starts[-1])
+    assert len(starts) <= 4
