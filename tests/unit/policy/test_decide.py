@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -78,8 +80,8 @@ def test_constant_load_settles_without_oscillation(rate: float, start: int) -> N
     decisions, _ = _run(spec, lambda _t: rate, _learned(start), 0.0, 90)
     tail = [d.replicas for d in decisions[-30:]]
     assert len(set(tail)) == 1
-    steps = [b.replicas - a.replicas for a, b in zip(decisions, decisions[1:], strict=False) if b.replicas != a.replicas]
-    reversals = sum(1 for x, y in zip(steps, steps[1:], strict=False) if x * y < 0)
+    steps = [b.replicas - a.replicas for a, b in itertools.pairwise(decisions) if b.replicas != a.replicas]
+    reversals = sum(1 for x, y in itertools.pairwise(steps) if x * y < 0)
     assert reversals <= 1, [d.replicas for d in decisions]  # at most one overshoot from the start-up backlog
     assert len(steps) <= 4
 

@@ -103,7 +103,8 @@ queries = st.tuples(
 @given(st.lists(queries, min_size=1, max_size=20))
 def test_array_form_matches_scalar(rows: list[tuple[float, float, float, float, float, int]]) -> None:
     cols = list(zip(*rows, strict=True))
-    got = replicas_for_latency_many(*(np.array(c, dtype=np.float64) for c in cols[:5]), np.array(cols[5], dtype=np.int64))
+    f = [np.array(c, dtype=np.float64) for c in cols[:5]]
+    got = replicas_for_latency_many(f[0], f[1], f[2], f[3], f[4], np.array(cols[5], dtype=np.int64))
     assert got.tolist() == [replicas_for_latency(*row) for row in rows]
 
 
