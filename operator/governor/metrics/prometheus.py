@@ -41,6 +41,7 @@ class Job:
 class Collected:
     samples: dict[ServiceKey, dict[str, Sample]] = field(default_factory=lambda: defaultdict(dict))
     buckets: dict[ServiceKey, list[tuple[float, float, float]]] = field(default_factory=lambda: defaultdict(list))
+    overrides: dict[ServiceKey, dict[str, Sample]] = field(default_factory=lambda: defaultdict(dict))
 
 
 class PrometheusSource:
@@ -154,7 +155,9 @@ class PrometheusSource:
         return bounds, labels
 
     async def _observation(self, spec: ServiceSpec, collected: Collected, now: float) -> Observation:
-        samples = dict(collected.samples.get(spec.key, {}))
+        # An overridden signal comes from its override alone: an empty answer means missing.
+        samples = {k: v for k, v in collected.samples.get(spec.key, {}).items() if k not in spec.metrics.overrides}
+        samples.update(collected.overrides.get(spec.key, {}))
         buckets = collected.buckets.get(spec.key)
         if buckets and "slo_attainment" not in samples:
             preset = preset_for(spec.metrics.preset)
@@ -180,7 +183,7 @@ def _collect(collected: Collected, job: Job, rows: Rows, service_label: str) -> 
                 log.warning("override for %s returned %d series, expected one", job.signal, len(rows))
                 return
             key = next(iter(job.keys))
-            collected.samples[key][job.signal] = Sample(value, float(at))
+            collected.overrides[key][job.signal] = Sample(value, float(at))
             continue
         key = ServiceKey(labels.get("namespace", ""), labels.get(service_label, ""))
         if key not in job.keys:

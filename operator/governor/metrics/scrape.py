@@ -93,8 +93,7 @@ class ScrapeSource:
         return _merge(obs, {"ready_replicas": Sample(float(len(ips)), now)})
 
     async def _scrape(self, ip: str, spec: ServiceSpec) -> list[RawSample] | None:
-        host = f"[{ip}]" if ":" in ip else ip
-        url = f"http://{host}:{spec.metrics.scrape_port}{spec.metrics.scrape_path}"
+        url = f"http://{target(ip, spec.metrics.scrape_port)}{spec.metrics.scrape_path}"
         try:
             async with self._limit, self._client().get(url) as resp:
                 resp.raise_for_status()
@@ -124,6 +123,15 @@ class ScrapeSource:
         cutoff = time.monotonic() - self.forget_after
         for key in [k for k, snap in self._previous.items() if snap.at < cutoff]:
             del self._previous[key]
+
+
+def target(entry: str, default_port: int) -> str:
+    """``host:port`` for a pod entry: an IP (the spec's port is added) or already ``ip:port``."""
+    if entry.startswith("["):
+        return entry if "]:" in entry else f"{entry}:{default_port}"
+    if entry.count(":") == 1:
+        return entry
+    return f"[{entry}]:{default_port}" if ":" in entry else f"{entry}:{default_port}"
 
 
 def _merge(obs: Observation, extra: Mapping[str, Sample]) -> Observation:

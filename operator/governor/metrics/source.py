@@ -21,7 +21,10 @@ class MetricsSource(Protocol):
 
 
 class PodLister(Protocol):
-    """Supplied by the controller: the IPs of the ready pods of one service (``governor.dev/service``)."""
+    """Supplied by the controller: the IPs of the ready pods of one service (``governor.dev/service``).
+
+    An entry may also be ``ip:port`` (``[v6]:port``) to override the spec's scrape port.
+    """
 
     async def ready_pod_ips(self, key: ServiceKey) -> Sequence[str]: ...
 
