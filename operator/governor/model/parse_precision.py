@@ -104,9 +104,9 @@ def _variant(r: FieldReader, value: Any, path: str) -> Variant | None:
             r.error(path, "must be an object, got null")
         return None
     r.unknown(obj, path, _VARIANT_FIELDS)
-    if obj.get("precision") is None:
+    missing = obj.get("precision") is None
+    if missing:
         r.error(child(path, "precision"), "is required")
-        return None
     d = Variant(Precision.BF16)
     variant = Variant(
         precision=r.enum(obj, "precision", path, Precision, d.precision),
@@ -121,7 +121,7 @@ def _variant(r: FieldReader, value: Any, path: str) -> Variant | None:
     )
     if SwapMode.IN_PLACE in variant.swap_modes and variant.model_version is None and r.ok(child(path, "modelVersion")):
         r.error(child(path, "modelVersion"), rules.IN_PLACE_NEEDS_VERSION)
-    return variant
+    return None if missing else variant
 
 
 def _args(r: FieldReader, value: Any, path: str) -> tuple[str, ...] | None:

@@ -1,0 +1,158 @@
+"""Every CRD in crds/ would be accepted by the API server: structural, well-formed, self-consistent."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from governor.model import crdschema
+from governor.model.errors import InvalidSpec
+from governor.model.parse import parse_service
+
+from .conftest import CRD_FILES, documents
+
+
+def _crds() -> list[tuple[str, dict[str, Any]]]:
+    return [(f"{p.name}:{d['metadata']['name']}", d) for p in CRD_FILES for d in documents(p)]
+
+
+@pytest.mark.parametrize(("name", "crd"), _crds(), ids=[n for n, _ in _crds()])
+def test_crd_is_structural(name: str, crd: dict[str, Any]) -> None:
+    assert crd["apiVersion"] == "apiextensions.k8s.io/v1" and crd["kind"] == "CustomResourceDefinition"
+    assert crd["metadata"]["name"] == f"{crd['spec']['names']['plural']}.{crd['spec']['group']}"
+    versions = crd["spec"]["versions"]
+    assert sum(1 for v in versions if v["storage"]) == 1
+    for version in versions:
+        schema = version["schema"]["openAPIV3Schema"]
+        assert crdschema.structural_problems(schema) == []
+        jsonschema.Draft202012Validator.check_schema(crdschema.to_json_schema(schema))
+
+
+@pytest.mark.parametrize(
+    ("schema", "problem"),
+    [
+        ({"type": "object", "properties": {"a": {"description": "no type"}}}, ".a: has no type"),
+        ({"type": "object", "properties": {"a": {"type": "object", "properties": {}, "additionalProperties": {}}}},
+         ".a: properties and additionalProperties are mutually exclusive"),
+        ({"type": "object", "properties": {"a": {"type": "array"}}}, ".a: an array needs a single items schema"),
+        ({"type": "object", "properties": {"a": {"type": "array", "items": {"type": "string"}, "uniqueItems": True}}},
+         ".a: uniqueItems: true is not allowed"),
+        ({"type": "object", "properties": {"a": {"x-kubernetes-int-or-string": True, "type": "string"}}},
+         ".a: x-kubernetes-int-or-string needs anyOf"),
+        ({"type": "object", "properties": {"a": {"type": "string", "anyOf": [{"type": "string", "default": "x"}]}}},
+         ".a: anyOf may carry value validations only, not default"),
+        ({"type": "object", "properties": {"a": {"type": "array", "x-kubernetes-list-type": "map",
+                                                 "items": {"type": "object", "properties": {"k": {"type": "string"}}},
+                                                 "x-kubernetes-list-map-keys": ["k"]}}},
+         ".a: list-map key k must be required or defaulted"),
+        ({"type": "object", "properties": {"metadata": {"type": "object", "x-kubernetes-embedded-resource": True}}},
+         ".metadata: metadata may only be restricted"),
+        ({"type": "object", "properties": {"a": {"$ref": "#/x", "type": "object"}}}, ".a: uses forbidden keyword $ref"),
+        ({"type": "object", "x-kubernetes-validations": [{"rule": "true"}]}, "<root>: every x-kubernetes-validations"),
+        ({"type": "string"}, "<root>: the root must have type: object"),
+    ],
+)  # fmt: skip
+def test_structural_checker_catches(schema: dict[str, Any], problem: str) -> None:
+    problems = crdschema.structural_problems(schema)
+    assert any(p.startswith(problem) for p in problems), problems
+
+
+def test_names_versions_and_subresources(isvc_schema: dict[str, Any]) -> None:
+    crd = documents(Path(CRD_FILES[0]).parent / "inferenceservice.yaml")[0]
+    names = crd["spec"]["names"]
+    assert (crd["spec"]["group"], names["kind"], names["plural"]) == (
+        "governor.dev",
+        "InferenceService",
+        "inferenceservices",
+    )
+    assert names["shortNames"] == ["gisvc"] and "governor" in names["categories"]
+    (version,) = crd["spec"]["versions"]
+    assert version["name"] == "v1alpha1" and version["served"] and version["storage"]
+    scale = version["subresources"]["scale"]
+    assert version["subresources"]["status"] == {}
+    # The scale subresource's paths exist with the types the autoscaling/v1 Scale needs.
+    assert _node(isvc_schema, scale["specReplicasPath"])["type"] == "integer"
+    assert _node(isvc_schema, scale["statusReplicasPath"])["type"] == "integer"
+    assert _node(isvc_schema, scale["labelSelectorPath"])["type"] == "string"
+
+
+def _node(schema: dict[str, Any], dotted: str) -> dict[str, Any]:
+    node = schema
+    for part in dotted.strip(".").split("."):
+        node = node["properties"][part.split("[")[0]]
+    return node
+
+
+def test_printer_columns(isvc_schema: dict[str, Any]) -> None:
+    crd = documents(CRD_FILES[0].parent / "inferenceservice.yaml")[0]
+    columns = {c["name"]: c for c in crd["spec"]["versions"][0]["additionalPrinterColumns"]}
+    assert list(columns)[:5] == ["Ready", "Replicas", "Precision", "P99", "Age"]
+    assert {n for n, c in columns.items() if c.get("priority") == 1} == {"GPU", "Cache-Hit"}
+    assert columns["Ready"]["jsonPath"] == '.status.conditions[?(@.type=="Ready")].status'
+    for column in columns.values():
+        if "?" not in column["jsonPath"] and not column["jsonPath"].startswith(".metadata"):
+            assert _node(isvc_schema, column["jsonPath"])["type"] in ("integer", "number", "string")
+
+
+def test_every_default_is_valid_for_its_own_field(isvc_schema: dict[str, Any]) -> None:
+    checked = 0
+    for path, node in crdschema.walk(isvc_schema):
+        if "default" in node:
+            validator = jsonschema.Draft202012Validator(crdschema.to_json_schema(node))
+            assert list(validator.iter_errors(node["default"])) == [], path
+            checked += 1
+    assert checked >= 30
+
+
+def test_schema_defaults_equal_the_dataclass_defaults(isvc_schema: dict[str, Any]) -> None:
+    for spec in ({"scaleTargetRef": {"name": "m"}}, {"template": {"spec": {"containers": [{"name": "c"}]}}}):
+        body = {"metadata": {"name": "a", "namespace": "ns"}, "spec": spec}
+        defaulted = crdschema.apply_defaults(isvc_schema, body)
+        assert defaulted != body  # defaults were really filled in
+        assert parse_service(defaulted) == parse_service(body)
+
+
+def test_nested_defaults_fill_partial_objects(isvc_schema: dict[str, Any]) -> None:
+    body = {
+        "spec": {"behavior": {"scaleDown": {"selectPolicy": "Min"}}, "precision": {"variants": [{"precision": "fp8"}]}}
+    }
+    defaulted = crdschema.apply_defaults(isvc_schema, body)
+    assert defaulted["spec"]["behavior"]["scaleDown"] == {
+        "selectPolicy": "Min",
+        "stabilizationWindowSeconds": 300,
+        "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15}],
+    }
+    assert defaulted["spec"]["precision"]["variants"][0]["swapModes"] == ["Rolling"]
+    assert "gpuUtilization" in defaulted["spec"]["targets"]
+    explicit_null = crdschema.apply_defaults(isvc_schema, {"spec": {"targets": {"gpuUtilization": None}}})
+    assert explicit_null["spec"]["targets"]["gpuUtilization"] is None  # nullable: null switches it off
+
+
+def _probe(path: str) -> Any:
+    """A body whose only content sits at ``path`` (``.spec.a[*].b``), holding an object of the wrong type."""
+    value: Any = {"__probe__": {"x": 1}}
+    for part in reversed(path.strip(".").split(".")[1:]):
+        name, _, rest = part.partition("[")
+        for _ in range(rest.count("*")):
+            value = [value]
+        value = {name if name != "*" else "key": value}
+    return {"metadata": {"name": "a"}, "spec": value}
+
+
+def test_parser_knows_every_field_of_the_crd(isvc_schema: dict[str, Any]) -> None:
+    spec_schema = isvc_schema["properties"]["spec"]
+    probed = 0
+    for path, _node in crdschema.walk(spec_schema, ".spec"):
+        if path == ".spec" or ".template." in path or ".valueFrom." in path:
+            continue
+        with pytest.raises(InvalidSpec) as caught:
+            parse_service(copy.deepcopy(_probe(path)))
+        target = path.strip(".").replace("[*]", "[0]").replace(".*", ".key")
+        unknown = [e for e in caught.value.errors if e.message == "unknown field" and e.path == target]
+        assert unknown == [], f"the CRD declares {target} but parse_service does not know it"
+        probed += 1
+    assert probed >= 60
