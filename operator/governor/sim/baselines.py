@@ -9,7 +9,7 @@ react faster, so its violations bound what any reactive controller can reach.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from governor.model.spec import Precision, ServiceSpec
 from governor.sim.control import Command, View
@@ -127,28 +127,35 @@ class OracleController:
     name: str = "oracle"
     period_s: int = 1
     drain_seconds: float = 30.0
-    step_up_seconds: float = 60.0
-    scale_down_seconds: float = 30.0
-    _low_since: float | None = None
+    step_up_seconds: float = 300.0
+    scale_down_seconds: float = 300.0
+    step_down_headroom: float = 1.25  # a step down is sized for a quarter more load than now
+    _needs: list[tuple[float, int]] = field(default_factory=list)
     _up_since: float | None = None
 
     def describe(self) -> str:
         return (
-            f"true arrival rate (5 s mean) + backlog/{self.drain_seconds:g} s, no lag, every second; sized at "
-            f"{PROVISION_UTILIZATION:.0%} utilisation; highest precision that fits maxReplicas; same start-up and swaps"
+            f"true arrival rate (10 s mean) + backlog/{self.drain_seconds:g} s, no lag, every second; sized at "
+            f"{PROVISION_UTILIZATION:.0%} utilisation, down after {self.scale_down_seconds:g} s; highest precision "
+            f"that fits maxReplicas, up after {self.step_up_seconds:g} s; same start-up and swap physics"
         )
 
     def decide(self, view: View) -> Command:
-        plan = view.truth.arrival_rate + view.truth.queue / self.drain_seconds
-        precision = self._precision(view, plan)
+        if view.now < 10:  # not even ten seconds of truth yet: hold
+            return Command(view.replicas, view.precision)
+        plan = self._rate(view, 10) + view.truth.queue / self.drain_seconds
+        # Precision follows the 30 s load, so a burst alone never starts a swap (which costs capacity).
+        precision = self._precision(view, self._rate(view, 30) + view.truth.queue / self.drain_seconds)
         needed = self.scenario.replicas_for(plan, PROVISION_UTILIZATION, precision)
-        if needed >= view.replicas:
-            self._low_since = None
-            return Command(needed, precision)
-        self._low_since = view.now if self._low_since is None else self._low_since
-        if view.now - self._low_since >= self.scale_down_seconds:
-            return Command(needed, precision)
-        return Command(view.replicas, precision)
+        self._needs = [(t, n) for t, n in self._needs if t > view.now - self.scale_down_seconds]
+        self._needs.append((view.now, needed))
+        if precision != view.precision:
+            return Command(max(needed, min(view.replicas, self.scenario.spec.max_replicas)), precision)
+        return Command(max(n for _, n in self._needs), precision)
+
+    def _rate(self, view: View, window: int) -> float:
+        recent = self.scenario.arrivals.counts[max(0, int(view.now) - window) : int(view.now)]
+        return float(recent.mean()) if recent.size else view.truth.arrival_rate
 
     def _fits(self, plan: float, precision: Precision, utilization: float) -> bool:
         capacity = self.scenario.rate_per_replica(precision) * self.scenario.spec.max_replicas
@@ -156,11 +163,15 @@ class OracleController:
 
     def _precision(self, view: View, plan: float) -> Precision:
         ladder = allowed_precisions(view.spec)
-        best = next((p for p in ladder if self._fits(plan, p, PROVISION_UTILIZATION)), ladder[-1])
         current = view.precision if view.precision in ladder else ladder[0]
+        if not self._fits(plan, current, PROVISION_UTILIZATION):
+            self._up_since = None
+            sized = plan * self.step_down_headroom
+            return next((p for p in ladder if self._fits(sized, p, PROVISION_UTILIZATION)), ladder[-1])
+        best = next((p for p in ladder if self._fits(plan, p, PROVISION_UTILIZATION)), ladder[-1])
         if ladder.index(best) >= ladder.index(current):
             self._up_since = None
-            return best
+            return current
         # Step up only after the higher precision has fitted comfortably for a while.
         self._up_since = view.now if self._up_since is None else self._up_since
         return best if view.now - self._up_since >= self.step_up_seconds else current

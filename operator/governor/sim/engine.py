@@ -42,6 +42,7 @@ class RunResult:
     quality_mean: float  # time-weighted relative quality of the precision served
     quality_min: float  # lowest relative quality any serving pod had
     swaps: int
+    swap_times: tuple[float, ...]  # when the desired precision changed
     scale_actions: int
     load: np.ndarray  # arrivals per second
     alive: np.ndarray
@@ -67,6 +68,7 @@ class _Run:
         self.alive = np.zeros(n)
         self.quality = np.zeros(n)
         self.swaps = 0
+        self.swap_times: list[float] = []
         self.scale_actions = 0
         self._dirty = True
         self._capacity = 0.0
@@ -97,6 +99,8 @@ class _Run:
         scaled, swapped = self.fleet.command(command.replicas, command.precision, t)
         self.scale_actions += int(scaled)
         self.swaps += int(swapped)
+        if swapped:
+            self.swap_times.append(float(t))
         self._dirty = True
 
     def refresh_capacity(self, t: int) -> None:
@@ -156,6 +160,7 @@ class _Run:
             quality_mean=float(quality.mean()) if quality.size else 1.0,
             quality_min=self.quality_floor_seen,
             swaps=self.swaps,
+            swap_times=tuple(self.swap_times),
             scale_actions=self.scale_actions,
             load=self.scenario.arrivals.counts.astype(float),
             alive=self.alive,

@@ -30,10 +30,16 @@ class Summary:
     quality_lost: float  # 1 - time-weighted relative quality
     quality_min: float
     swaps_per_hour: float
+    max_swaps_in_an_hour: int  # most swaps inside any sliding 3600 s window
     scale_actions_per_hour: float
 
     def as_dict(self) -> dict[str, Any]:
         return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
+
+
+def max_in_window(times: tuple[float, ...], window: float) -> int:
+    """The most events inside any window of ``window`` seconds."""
+    return max((sum(1 for u in times if t <= u < t + window) for t in times), default=0)
 
 
 def summarize(result: RunResult) -> Summary:
@@ -52,6 +58,7 @@ def summarize(result: RunResult) -> Summary:
         quality_lost=1.0 - result.quality_mean,
         quality_min=result.quality_min,
         swaps_per_hour=result.swaps / hours,
+        max_swaps_in_an_hour=max_in_window(result.swap_times, 3600.0),
         scale_actions_per_hour=result.scale_actions / hours,
     )
 
