@@ -37,7 +37,8 @@ class RawSample:
 
 
 def _matches(sample: RawSample, series: Series, model_label: str | None, model: str | None) -> bool:
-    if sample.name != series.name:
+    # prometheus_client's parser adds ``_total`` to counters exported without it (Triton, TGI).
+    if sample.name != series.name and sample.name != series.name + "_total":
         return False
     if model is not None and model_label is not None and sample.labels.get(model_label) != model:
         return False

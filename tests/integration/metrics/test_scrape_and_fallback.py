@@ -1,0 +1,97 @@
+"""Direct pod scrape against the simulated pods, and the fallback when Prometheus stops.
+
+The outage test runs its OWN Prometheus (stopping the session one would break other tests).
+Tolerances: rates 5 %, quantiles and shares 2 % (the scrape source's arithmetic is exact on
+these bucket-aligned distributions; only the timing of the two scrapes adds jitter).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from governor.metrics.client import HttpQueryClient
+from governor.metrics.fallback import FallbackSource
+from governor.metrics.prometheus import SIGNALS, PrometheusSource
+from governor.metrics.scrape import ScrapeSource
+from governor.model import MetricsPreset
+from governor.settings import PrometheusSettings
+from tests.integration.metrics.conftest import LOAD, PODS_PER_SERVICE, SLO_MS, Fleet, StaticPods, spec_for
+from tests.support.prometheus import prometheus
+
+RATE = LOAD.rps * PODS_PER_SERVICE
+
+
+async def test_scrape_source_matches_ground_truth(fleet: Fleet) -> None:
+    src = ScrapeSource(fleet.pods, timeout_seconds=5)
+    try:
+        first = await src.observe(fleet.specs, time.time())
+        await asyncio.sleep(1.5)
+        second = await src.observe(fleet.specs, time.time())
+    finally:
+        await src.aclose()
+    for spec in fleet.specs:
+        gauges_only, o = first[spec.key], second[spec.key]
+        assert gauges_only.request_rate is None and gauges_only.queue_depth is not None  # one scrape: no rate yet
+        assert o.source == "scrape"
+        assert o.request_rate is not None and o.request_rate.value == pytest.approx(RATE, rel=0.05)
+        assert o.error_rate is not None and o.error_rate.value == pytest.approx(RATE * LOAD.error_ratio, rel=0.05)
+        assert o.latency_p99_ms is not None
+        assert o.latency_p99_ms.value == pytest.approx(LOAD.latency.quantile(0.99) * 1000, rel=0.02)
+        assert o.ready_replicas is not None and o.ready_replicas.value == PODS_PER_SERVICE
+    vllm = second[spec_for(MetricsPreset.VLLM).key]
+    assert vllm.slo_attainment is not None
+    assert vllm.slo_attainment.value == pytest.approx(LOAD.latency.cdf(SLO_MS / 1000), rel=0.02)
+    assert vllm.cache_hit_ratio is not None and vllm.cache_hit_ratio.value == pytest.approx(0.6, rel=0.02)
+
+
+async def test_scrape_of_dead_pods_is_unavailable_not_zero(fleet: Fleet) -> None:
+    spec = spec_for(MetricsPreset.VLLM)
+    src = ScrapeSource(StaticPods({spec.key: ["127.0.0.1:1"]}), timeout_seconds=2)
+    try:
+        obs = (await src.observe([spec], time.time()))[spec.key]
+    finally:
+        await src.aclose()
+    assert obs.source == "none" and not obs.available
+    assert obs.queue_depth is None and obs.request_rate is None
+    assert obs.ready_replicas is not None and obs.ready_replicas.value == 1  # the pod is ready, just unreadable
+
+
+async def test_prometheus_outage_falls_back_within_one_tick(fleet: Fleet, tmp_path: Path) -> None:
+    specs = fleet.specs[:1]
+    with prometheus(tmp_path / "outage", fleet.targets) as url:
+        primary = PrometheusSource(HttpQueryClient(PrometheusSettings(url=url, timeout_seconds=3)), window="5s")
+        source = FallbackSource(primary, ScrapeSource(fleet.pods))
+        deadline = time.monotonic() + 45
+        while True:
+            before = (await source.observe(specs, time.time()))[specs[0].key]
+            if before.request_rate is not None or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.5)
+        assert before.source == "prometheus" and before.request_rate is not None
+    # Prometheus is stopped now: the very next tick answers from the pods.
+    try:
+        during = (await source.observe(specs, time.time()))[specs[0].key]
+        assert source.degraded and during.source == "scrape"
+        assert during.queue_depth is not None and during.queue_depth.value == LOAD.queue * PODS_PER_SERVICE
+        assert during.request_rate is None  # first scrape: no rate yet, and no fake zero
+        await asyncio.sleep(1.0)
+        later = (await source.observe(specs, time.time()))[specs[0].key]
+        assert later.request_rate is not None and later.request_rate.value == pytest.approx(RATE, rel=0.05)
+    finally:
+        await source.aclose()
+
+
+async def test_outage_without_fallback_marks_unavailable(fleet: Fleet) -> None:
+    primary = PrometheusSource(HttpQueryClient(PrometheusSettings(url="http://127.0.0.1:1", timeout_seconds=2)))
+    source = FallbackSource(primary, None)
+    try:
+        obs = await source.observe(fleet.specs, time.time())
+    finally:
+        await source.aclose()
+    for o in obs.values():
+        assert o.source == "none" and not o.available
+        assert set(o.missing()) == SIGNALS  # every signal missing, none reported as zero
