@@ -105,7 +105,8 @@ def parse_service(body: Mapping[str, Any]) -> ServiceSpec:
         alerts=_alerts(r, spec.get("alerts"), "spec.alerts"),
         observe_only=r.boolean(spec, "observeOnly", "spec", False),
     )
-    _check_spec(r, spec, service)
+    if "spec" not in r.bad:  # a spec that is not even an object gets one error, not a cascade
+        _check_spec(r, spec, service)
     if r.errors:
         raise InvalidSpec(r.errors)
     return service
