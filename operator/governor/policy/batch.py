@@ -1,8 +1,9 @@
 """``decide_many``: the same decisions as ``decide`` for many services, Erlang C vectorised.
 
 Reading signals and applying behaviour stay per service (cheap Python); the Erlang C
-searches, which dominate the cost, run once over numpy arrays for all services. Results
-are identical to calling ``decide`` for each service.
+search at the planning precision runs once over numpy arrays for all services; the rare
+second search (at a higher precision, when a step up is decided) runs scalar. Results are
+identical to calling ``decide`` for each service.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from governor.model.decision import Decision
 from governor.model.observation import Observation
 from governor.model.spec import ServiceSpec
 from governor.policy.config import DEFAULT_CONFIG, PolicyConfig
-from governor.policy.decide import Prepared, finish, prepare
+from governor.policy.decide import finish, prepare
 from governor.policy.queueing import IntArray, replicas_for_latency_many
-from governor.policy.replicas import LatencyQuery
+from governor.policy.replicas import LatencyQuery, solve
 from governor.policy.state import PolicyState
 
 
@@ -33,29 +34,13 @@ def decide_many(
         raise ValueError("specs, observations and states must have the same length")
     prepared = [prepare(s, o, st, now, config) for s, o, st in zip(specs, observations, states, strict=True)]
     plan = _solve_all([p.plan_query for p in prepared])
-    up = _solve_all([p.up_query for p in prepared])
     decisions: list[Decision] = []
     next_states: list[PolicyState] = []
     for i, (spec, prep) in enumerate(zip(specs, prepared, strict=True)):
-        decision, state = finish(spec, prep, plan[i], _Lookup(prep, up[i]), now, config)
+        decision, state = finish(spec, prep, plan[i], solve, now, config)
         decisions.append(decision)
         next_states.append(state)
     return decisions, next_states
-
-
-class _Lookup:
-    """A solver that answers the step-up search from the precomputed batch result."""
-
-    def __init__(self, prep: Prepared, answer: int | None) -> None:
-        self._prep = prep
-        self._answer = answer
-
-    def __call__(self, query: LatencyQuery | None) -> int | None:
-        if query is None:
-            return None
-        if query is not self._prep.up_query:
-            raise ValueError("unexpected latency query")
-        return self._answer
 
 
 def _solve_all(queries: Sequence[LatencyQuery | None]) -> list[int | None]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from types import MappingProxyType
+from typing import Any
 
 from governor.model.decision import Decision, ScaleDirection
 from governor.model.observation import Observation
@@ -40,7 +41,8 @@ class Prepared:
     """Phase-1 result: the view, the updated state and the two latency searches to run."""
 
     view: View
-    state: PolicyState
+    state: PolicyState  # as observed, with a finished swap noticed
+    updates: dict[str, Any]  # state fields phase 1 learned (applied with phase 3's)
     plan_query: LatencyQuery | None  # at the throughput replicas are planned for now
     up_query: LatencyQuery | None  # at the step-up candidate's throughput
 
@@ -55,11 +57,13 @@ def decide(
 
 def prepare(spec: ServiceSpec, obs: Observation, state: PolicyState, now: float, cfg: PolicyConfig) -> Prepared:
     state = _notice_swap_end(spec, state, now)
-    view, state = read(spec, obs, state, now, cfg)
+    view, updates = read(spec, obs, state, now, cfg)
     plan_tp = _planning_throughput(spec, state.precision, state.target_precision)
     up = ladder.step_up_candidate(spec, state.precision)
     up_tp = min(plan_tp, up.relative_throughput) if up is not None else plan_tp
-    return Prepared(view, state, latency_query(spec, view, plan_tp, cfg), latency_query(spec, view, up_tp, cfg))
+    return Prepared(
+        view, state, updates, latency_query(spec, view, plan_tp, cfg), latency_query(spec, view, up_tp, cfg)
+    )
 
 
 def _notice_swap_end(spec: ServiceSpec, state: PolicyState, now: float) -> PolicyState:
@@ -92,7 +96,7 @@ def finish(
         latency_need = solver(prep.up_query)
     recs = _recommendations(spec, view, latency_need)
     outcome = _replicas(spec, state, view, recs, choice, now)
-    state = _next_state(state, choice, outcome, now, cfg)
+    state = _next_state(state, prep.updates, choice, outcome, now, cfg)
     reasons = _reasons(spec, view, recs, choice.reason, outcome)
     decision = Decision(
         at=now,
@@ -149,23 +153,26 @@ def _bounded(spec: ServiceSpec, replicas: int) -> int:
 
 
 def _next_state(
-    state: PolicyState, choice: ladder.LadderChoice, outcome: Outcome, now: float, cfg: PolicyConfig
+    state: PolicyState,
+    updates: dict[str, Any],
+    choice: ladder.LadderChoice,
+    outcome: Outcome,
+    now: float,
+    cfg: PolicyConfig,
 ) -> PolicyState:
     keep = cfg.history_seconds
-    recommendations = hpa.remember(state.recommendations or ((now, outcome.current),), outcome.raw, now, keep)
-    events = state.scale_events
-    if outcome.final != outcome.current:
-        events = hpa.remember(events, outcome.final - outcome.current, now, keep)
-    else:
-        events = tuple(e for e in events if e[0] > now - keep)
-    state = replace(
-        state,
-        recommendations=recommendations,
-        scale_events=events,
-        replicas=outcome.final,
-        headroom_since=choice.headroom_since,
+    changes = dict(updates)
+    changes["recommendations"] = hpa.remember(
+        state.recommendations or ((now, outcome.current),), outcome.raw, now, keep
     )
+    if outcome.final != outcome.current:
+        changes["scale_events"] = hpa.remember(state.scale_events, outcome.final - outcome.current, now, keep)
+    elif state.scale_events and state.scale_events[0][0] <= now - keep:
+        changes["scale_events"] = tuple(e for e in state.scale_events if e[0] > now - keep)
+    changes["replicas"] = outcome.final
+    changes["headroom_since"] = choice.headroom_since
     if choice.new_swap:
-        starts = (*(t for t in state.swap_starts if t > now - keep), now)
-        state = replace(state, target_precision=choice.precision, swap_starts=starts, last_swap_at=now)
-    return state
+        changes["target_precision"] = choice.precision
+        changes["swap_starts"] = (*(t for t in state.swap_starts if t > now - keep), now)
+        changes["last_swap_at"] = now
+    return state.evolve(changes)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from governor.model.spec import Precision, PrecisionMode, ServiceSpec, SwapMode, Variant
+from governor.model.spec import Precision, PrecisionMode, PrecisionSpec, ServiceSpec, SwapMode, Variant
 from governor.policy.config import PolicyConfig
 from governor.policy.signals import View
 from governor.policy.state import PolicyState
@@ -35,8 +35,22 @@ class LadderChoice:
     new_swap: bool = False  # a swap starts with this decision
 
 
+_LADDERS: dict[int, tuple[PrecisionSpec, tuple[Variant, ...]]] = {}
+
+
 def ladder(spec: ServiceSpec) -> tuple[Variant, ...]:
-    """Allowed variants no better than ``preferred``, highest quality first."""
+    """Allowed variants no better than ``preferred``, highest quality first (memoised per spec object)."""
+    entry = _LADDERS.get(id(spec.precision))
+    if entry is not None and entry[0] is spec.precision:
+        return entry[1]
+    if len(_LADDERS) > 100_000:
+        _LADDERS.clear()
+    rungs = _ladder(spec)
+    _LADDERS[id(spec.precision)] = (spec.precision, rungs)
+    return rungs
+
+
+def _ladder(spec: ServiceSpec) -> tuple[Variant, ...]:
     allowed = spec.precision.allowed
     top = spec.precision.variant(spec.precision.preferred)
     if top is None:

@@ -112,37 +112,46 @@ def replicas_for_latency_many(
     quantile: FloatArray,
     limit: IntArray,
 ) -> IntArray:
-    """``replicas_for_latency`` element-wise over arrays (same recurrence, vectorised over services)."""
-    count = arrival.shape[0]
+    """``replicas_for_latency`` element-wise over arrays (same recurrence, vectorised over services).
+
+    Each step works only on the services still searching, so a few large fleets do not make
+    every service pay for their long search.
+    """
     result = np.where(arrival <= 0.0, 0, limit).astype(np.int64)
-    active = arrival > 0.0
-    if not active.any():
+    idx = np.flatnonzero(arrival > 0.0)
+    if idx.size == 0:
         return result
-    rate = np.where(active, service_rate, 1.0)
-    load = np.where(active, arrival / rate, 0.0)
-    allowed = 1.0 - quantile
-    nu = 1.0 / np.where(active, service_time, 1.0)
-    attainable = np.exp(-latency * nu) <= allowed
-    budget = np.maximum(latency - np.where(active, service_time, 0.0), 0.0)
-    blocking = np.ones(count)
-    pending = active.copy()
-    top = int(limit[active].max())
+    lam = arrival[idx]
+    rate = service_rate[idx]
+    load = lam / rate
+    allowed = 1.0 - quantile[idx]
+    nu = 1.0 / service_time[idx]
+    t = latency[idx]
+    attainable = np.exp(-t * nu) <= allowed
+    budget = np.maximum(t - service_time[idx], 0.0)
+    lim = limit[idx]
+    blocking = np.ones(idx.size)
+    pending = np.ones(idx.size, dtype=bool)
+    n = 0
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        for n in range(1, top + 1):
+        while idx.size:
+            n += 1
             blocking = load * blocking / (n + load * blocking)
-            check = pending & (n > load) & (n <= limit)
-            if not check.any():
-                if not (pending & (n <= limit)).any():
-                    break
-                continue
-            delay = n * blocking / (n - load * (1.0 - blocking))
-            theta = n * rate - arrival
-            tail = _response_tail_many(delay, theta, nu, latency, attainable, budget)
-            met = check & (tail <= allowed)
-            result[met] = n
-            pending &= ~met
-            if not pending.any():
-                break
+            stable = pending & (n > load)
+            if stable.any():
+                delay = n * blocking / (n - load * (1.0 - blocking))
+                tail = _response_tail_many(delay, n * rate - lam, nu, t, attainable, budget)
+                met = stable & (tail <= allowed)
+                result[idx[met]] = n
+                pending &= ~met
+            pending &= lim > n
+            if pending.sum() < 0.7 * pending.size:
+                idx, lim = idx[pending], lim[pending]
+                lam, rate, load, allowed, nu, t, budget, blocking = (
+                    x[pending] for x in (lam, rate, load, allowed, nu, t, budget, blocking)
+                )
+                attainable = attainable[pending]
+                pending = np.ones(idx.size, dtype=bool)
     return result
 
 

@@ -15,9 +15,10 @@ misses), update the Holt forecast, and learn the per-replica capacity and servic
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import Any
 
-from governor.model.observation import Observation
+from governor.model.observation import Observation, Sample
 from governor.model.spec import ServiceSpec
 from governor.policy.config import PolicyConfig
 from governor.policy.state import PolicyState
@@ -50,63 +51,45 @@ def relative_throughput(spec: ServiceSpec, precision: object) -> float:
 
 def read(
     spec: ServiceSpec, obs: Observation, state: PolicyState, now: float, cfg: PolicyConfig
-) -> tuple[View, PolicyState]:
-    """The tick's View and the state with forecast, learning and data-presence updated."""
+) -> tuple[View, dict[str, Any]]:
+    """The tick's View and the state fields it changes (forecast, learning, data presence)."""
     age = cfg.max_signal_age_seconds
-    rate = obs.fresh("request_rate", age, now)
-    hit = obs.fresh("cache_hit_ratio", age, now)
-    ready_value = obs.fresh("ready_replicas", age, now)
+    rate = _fresh(obs.request_rate, age, now)
+    ready_value = _fresh(obs.ready_replicas, age, now)
     ready = int(ready_value) if ready_value is not None else state.replicas
-    util = obs.fresh("gpu_utilization_mean", age, now)
-    running = obs.fresh("running_requests", age, now)
-    queued = obs.fresh("queue_depth", age, now)
+    util = _fresh(obs.gpu_utilization_mean, age, now)
+    running = _fresh(obs.running_requests, age, now)
+    queued = _fresh(obs.queue_depth, age, now)
     in_flight = None if running is None and queued is None else (running or 0.0) + (queued or 0.0)
-    p99 = obs.fresh("latency_p99_ms", age, now)
-    attainment = obs.fresh("slo_attainment", age, now)
-    if rate is None:
+    p99 = _fresh(obs.latency_p99_ms, age, now)
+    attainment = _fresh(obs.slo_attainment, age, now)
+    if rate is None or obs.request_rate is None:
         lost = state.data_lost_at
         if lost is None:
             lost = state.data_seen_at if state.data_seen_at is not None else now
-        state = replace(state, data_lost_at=lost)
-        view = View(
-            False,
-            max(now - lost, 0.0),
-            ready,
-            None,
-            None,
-            None,
-            state.capacity_ref,
-            state.service_time,
-            util,
-            in_flight,
-            p99,
-            attainment,
-        )
-        return view, state
+        view = View(False, max(now - lost, 0.0), ready, None, None, None, state.capacity_ref, state.service_time,
+                    util, in_flight, p99, attainment)  # fmt: skip
+        return view, {"data_lost_at": lost}
+    hit = _fresh(obs.cache_hit_ratio, age, now)
     arrival = max(rate, 0.0) * (1.0 - min(max(hit or 0.0, 0.0), 1.0))
-    state = _learn(spec, state, arrival, ready, util, running, cfg)
-    sample_at = obs.request_rate.at if obs.request_rate is not None else now
+    capacity, service_time = _learn(spec, state, arrival, ready, util, running, cfg)
+    sample_at = obs.request_rate.at
     holt = state.forecast.update(arrival, sample_at, cfg.forecast_alpha, cfg.forecast_beta)
     horizon = spec.startup_seconds + cfg.forecast_extra_seconds + max(now - sample_at, 0.0)
     forecast = holt.predict(horizon, arrival, cfg.forecast_max_growth)
     drain = min(cfg.backlog_drain_seconds, max(spec.startup_seconds, 1.0))
     plan = max(arrival, forecast) + (queued or 0.0) / drain
-    state = replace(state, forecast=holt, data_seen_at=now, data_lost_at=None)
-    view = View(
-        True,
-        0.0,
-        ready,
-        arrival,
-        plan,
-        forecast,
-        state.capacity_ref,
-        state.service_time,
-        util,
-        in_flight,
-        p99,
-        attainment,
-    )
-    return view, state
+    view = View(True, 0.0, ready, arrival, plan, forecast, capacity, service_time, util, in_flight, p99, attainment)
+    updates = {"forecast": holt, "data_seen_at": now, "data_lost_at": None, "capacity_ref": capacity,
+               "service_time": service_time}  # fmt: skip
+    return view, updates
+
+
+def _fresh(sample: Sample | None, max_age: float, now: float) -> float | None:
+    """``Observation.fresh`` without the attribute lookup by name (this runs for every service)."""
+    if sample is None or now - sample.at > max_age:
+        return None
+    return sample.value
 
 
 def _learn(
@@ -117,7 +100,8 @@ def _learn(
     util: float | None,
     running: float | None,
     cfg: PolicyConfig,
-) -> PolicyState:
+) -> tuple[float | None, float | None]:
+    """Learned (capacity_ref, service_time) after this observation."""
     weight = cfg.learning_weight
     capacity = state.capacity_ref
     service_time = state.service_time
@@ -128,4 +112,4 @@ def _learn(
     if arrival > 0.0 and running is not None and running > 0.0:
         measured_s = running / arrival
         service_time = measured_s if service_time is None else (1.0 - weight) * service_time + weight * measured_s
-    return replace(state, capacity_ref=capacity, service_time=service_time)
+    return capacity, service_time

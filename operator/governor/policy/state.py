@@ -44,6 +44,20 @@ class PolicyState:
         """
         return replace(self, replicas=replicas, precision=precision, swapping=swapping)
 
+    def evolve(self, changes: dict[str, Any]) -> PolicyState:
+        """This state with ``changes`` (field name → value) applied; a fast ``dataclasses.replace``.
+
+        Every field is a plain value and there is no ``__post_init__``, so copying the
+        instance dictionary is equivalent; unknown names are rejected like ``replace`` does.
+        """
+        unknown = changes.keys() - self.__dict__.keys()
+        if unknown:
+            raise TypeError(f"unknown PolicyState fields: {sorted(unknown)}")
+        new = object.__new__(PolicyState)
+        new.__dict__.update(self.__dict__)
+        new.__dict__.update(changes)
+        return new
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "replicas": self.replicas,
