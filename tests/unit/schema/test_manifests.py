@@ -97,3 +97,15 @@ def test_workloads_use_their_service_accounts_and_expose_metrics() -> None:
         service["selector"].items() <= _find("Deployment", "governor")["spec"]["template"]["metadata"]["labels"].items()
     )
     assert _find("ConfigMap", "governor-receivers")["data"]["receivers.yaml"]
+
+
+def test_receivers_configmap_parses_and_names_every_example_receiver() -> None:
+    from governor.alerting.parse import parse_config
+    from governor.model.parse import parse_service
+
+    from .conftest import EXAMPLE_FILES
+
+    config = parse_config(_find("ConfigMap", "governor-receivers")["data"]["receivers.yaml"])
+    named = {r for p in EXAMPLE_FILES for d in documents(p) for r in parse_service(d).alerts.receivers}
+    assert named and named <= set(config.receivers)
+    assert all(ref.secret.startswith("governor-") for rc in config.receivers.values() for ref in rc.secret_refs())
