@@ -35,7 +35,7 @@ class PolicyConfig:
     step_up_utilization: float = 0.7
     headroom_seconds: float = 300.0
     # After a swap completes, wait this long before another step down (metrics catch up).
-    step_down_settle_seconds: float = 30.0
+    step_down_settle_seconds: float = 10.0
     # Below maxReplicas, a swap is taken instead of waiting for new replicas only when the
     # arrival rate exceeds ready capacity by this factor and the swap relieves sooner.
     swap_deficit_factor: float = 1.25

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from governor.model.spec import Precision, PrecisionMode, PrecisionSpec, ServiceSpec, SwapMode, Variant
 from governor.policy.config import PolicyConfig
+from governor.policy.replicas import latency_query, solve
 from governor.policy.signals import View
 from governor.policy.state import PolicyState
 
@@ -118,10 +119,8 @@ def choose(
 ) -> LadderChoice:
     """Desired precision for this tick; ``need`` is the latency signal at the served precision."""
     served = state.precision
-    if state.target_precision is not None and (state.swapping or state.target_precision != served):
-        return LadderChoice(state.target_precision, f"swap {served} → {state.target_precision} in progress", None)
-    if state.swapping:
-        return LadderChoice(served, "precision swap in progress", None)
+    if state.swapping or (state.target_precision is not None and state.target_precision != served):
+        return _during_swap(spec, state, view, now, cfg)
     if spec.precision.mode is PrecisionMode.FIXED or not ladder(spec):
         return _fixed(spec, served)
     if all(v.precision != served for v in ladder(spec)):
@@ -135,6 +134,24 @@ def choose(
     if down is not None:
         return down
     return _step_up(spec, state, view, now, cfg)
+
+
+def _during_swap(spec: ServiceSpec, state: PolicyState, view: View, now: float, cfg: PolicyConfig) -> LadderChoice:
+    """A swap is rolling: keep it, unless even its target is short at maxReplicas (then one more step down)."""
+    target = state.target_precision or state.precision
+    keep = LadderChoice(target, f"swap {state.precision} → {target} in progress", None)
+    lower = step_down_candidate(spec, target) if spec.precision.mode is PrecisionMode.AUTO else None
+    if lower is None or not view.fresh or not _budget_left(state, now, cfg):
+        return keep
+    need = solve(latency_query(spec, view, _throughput(spec, target), cfg))
+    if need is None or need <= spec.max_replicas:
+        return keep
+    gain = lower.relative_throughput / _throughput(spec, target) - 1.0
+    why = (
+        f"forecast {view.arrival_plan or 0.0:.1f} req/s needs {need} replicas at {target}, more than "
+        f"maxReplicas {spec.max_replicas}; {lower.precision} adds {gain:.0%} capacity"
+    )
+    return LadderChoice(lower.precision, why, None, True)
 
 
 def _fixed(spec: ServiceSpec, served: Precision) -> LadderChoice:
