@@ -58,12 +58,14 @@ class _Tier:
 
     def add(self, at: float, total: float, bad: float) -> None:
         index = math.floor(at / self.width)
-        bucket = self.buckets.setdefault(index, [0.0, 0.0])
+        bucket = self.buckets.get(index)
+        if bucket is None:
+            bucket = self.buckets[index] = [0.0, 0.0]
+            oldest = index - self.size + 1
+            for stale in [i for i in self.buckets if i < oldest]:
+                del self.buckets[stale]
         bucket[0] += total
         bucket[1] += bad
-        oldest = index - self.size + 1
-        for stale in [i for i in self.buckets if i < oldest]:
-            del self.buckets[stale]
 
     @property
     def span(self) -> float:

@@ -245,6 +245,8 @@ class Notifier:
             return SendResult(Outcome.RETRY, detail="receiver not configured (missing from the ConfigMap or Secret)")
         if self._session is None:
             return SendResult(Outcome.RETRY, detail="notifier stopped")
+        limit = receiver.config.rate_limit  # follow a reloaded ConfigMap
+        lane.bucket.rate, lane.bucket.burst = limit.per_second, float(limit.burst)
         return await send(self._session, receiver, notes, self.clock())
 
     def _settle(self, lane: _Lane, notes: list[Notification], result: SendResult) -> None:

@@ -12,19 +12,18 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from governor.alerting.budget import BudgetHistory
 from governor.alerting.config import AlertingConfig
-from governor.alerting.delivery import Notifier
 from governor.alerting.lifecycle import advance
 from governor.alerting.loader import ResolvedReceiver
 from governor.alerting.routing import apply_inhibition, owed, prune, routed_receivers
 from governor.alerting.rules import RULES, AlertContext, RuleInput, evaluate_rules
 from governor.alerting.status import from_status, to_status
-from governor.alerting.types import AlertRecord, Notification, Phase
+from governor.alerting.types import AlertRecord, Delivery, Notification, Phase
 from governor.model import Decision, FieldError, Observation, ServiceKey, ServiceSpec
 
 logger = logging.getLogger(__name__)
@@ -39,6 +38,16 @@ class ReceiverCatalog(Protocol):
     def receiver(self, name: str) -> ResolvedReceiver | None: ...
 
 
+class NotificationSink(Protocol):
+    """What the engine needs of ``Notifier``: hand over, read acknowledgements, forget."""
+
+    def submit(self, notes: Iterable[Notification]) -> int: ...
+
+    def acknowledged(self, fingerprint: str) -> Mapping[str, Delivery]: ...
+
+    def forget(self, fingerprints: Iterable[str]) -> None: ...
+
+
 @dataclass(frozen=True)
 class AlertEvaluation:
     records: tuple[AlertRecord, ...]
@@ -46,7 +55,12 @@ class AlertEvaluation:
     transitions: tuple[AlertRecord, ...]  # records that fired or resolved this tick
     problems: tuple[FieldError, ...]  # to surface on the CR (unknown receiver names, ...)
     status: list[dict[str, Any]] = field(default_factory=list)  # → status.alerts
-    budget: dict[str, Any] = field(default_factory=dict)  # → status.alertBudget (persist on heartbeat)
+    history: BudgetHistory | None = None
+
+    @property
+    def budget(self) -> dict[str, Any]:
+        """The burn-rate history for ``status.alertBudget``: persist it on the slow heartbeat only."""
+        return self.history.to_status() if self.history is not None else {}
 
     @property
     def firing(self) -> tuple[AlertRecord, ...]:
@@ -54,7 +68,7 @@ class AlertEvaluation:
 
 
 class AlertEngine:
-    def __init__(self, receivers: ReceiverCatalog, notifier: Notifier | None = None) -> None:
+    def __init__(self, receivers: ReceiverCatalog, notifier: NotificationSink | None = None) -> None:
         self.receivers = receivers
         self.notifier = notifier
         self._histories: dict[ServiceKey, BudgetHistory] = {}
@@ -102,7 +116,7 @@ class AlertEngine:
             transitions=transitions,
             problems=tuple(problems) + self._spec_problems(spec, routed),
             status=to_status(records),
-            budget=history.to_status(),
+            history=history,
         )
 
     def forget(self, key: ServiceKey) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cached_property
 from types import MappingProxyType
 
 
@@ -70,7 +71,7 @@ class Condition:
     annotations: Mapping[str, str]
     for_seconds: float = 0.0
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         return fingerprint(self.labels)
 
@@ -110,7 +111,7 @@ class AlertRecord:
     inhibited: bool = False
     deliveries: Mapping[str, Delivery] = field(default_factory=lambda: MappingProxyType({}))
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         return fingerprint(self.labels)
 
