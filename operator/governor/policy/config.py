@@ -15,7 +15,7 @@ class PolicyConfig:
     # A signal older than this (seconds, measured from the end of its rate window) is stale.
     max_signal_age_seconds: float = 60.0
     # Holt linear-trend smoothing of the effective arrival rate (per observation).
-    forecast_alpha: float = 0.5
+    forecast_alpha: float = 0.7
     forecast_beta: float = 0.3
     # The trend is damped: a forecast never exceeds this multiple of the current rate.
     forecast_max_growth: float = 4.0

@@ -139,7 +139,7 @@ def choose(
 def _during_swap(spec: ServiceSpec, state: PolicyState, view: View, now: float, cfg: PolicyConfig) -> LadderChoice:
     """A swap is rolling: keep it, unless even its target is short at maxReplicas (then one more step down)."""
     target = state.target_precision or state.precision
-    keep = LadderChoice(target, f"swap {state.precision} → {target} in progress", None)
+    keep = LadderChoice(target, f"swap to {target} in progress", None)
     lower = step_down_candidate(spec, target) if spec.precision.mode is PrecisionMode.AUTO else None
     if lower is None or not view.fresh or not _budget_left(state, now, cfg):
         return keep

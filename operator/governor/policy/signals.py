@@ -73,26 +73,34 @@ def read(
     hit = _fresh(obs.cache_hit_ratio, age, now)
     arrival = max(rate, 0.0) * (1.0 - min(max(hit or 0.0, 0.0), 1.0))
     capacity, service_time = _learn(spec, state, arrival, ready, util, running, cfg)
-    sample_at = obs.request_rate.at
-    holt = state.forecast.update(arrival, sample_at, cfg.forecast_alpha, cfg.forecast_beta)
-    horizon = spec.startup_seconds + cfg.forecast_extra_seconds + max(now - sample_at, 0.0)
-    forecast = holt.predict(horizon, arrival, cfg.forecast_max_growth)
-    surge = _saturated_arrival(spec, state, obs, ready, util, capacity, cfg)
+    queue_seen = _queue_history(state.queue_seen, obs.queue_depth if queued is not None else None)
+    surge = _saturated_arrival(spec, state, queue_seen, ready, util, capacity, cfg)
     arrival_now = max(arrival, surge or 0.0)
+    sample_at = obs.request_rate.at
+    holt = state.forecast.update(arrival_now, sample_at, cfg.forecast_alpha, cfg.forecast_beta)
+    horizon = spec.startup_seconds + cfg.forecast_extra_seconds + max(now - sample_at, 0.0)
+    forecast = holt.predict(horizon, arrival_now, cfg.forecast_max_growth)
     drain = min(cfg.backlog_drain_seconds, max(spec.startup_seconds, 1.0))
     plan = max(arrival_now, forecast) + (queued or 0.0) / drain
     view = View(True, 0.0, ready, arrival_now, plan, forecast, capacity, service_time, util, in_flight, p99,
                 attainment)  # fmt: skip
-    queue_seen = (obs.queue_depth.value, obs.queue_depth.at) if queued is not None and obs.queue_depth else None
     updates = {"forecast": holt, "data_seen_at": now, "data_lost_at": None, "capacity_ref": capacity,
                "service_time": service_time, "queue_seen": queue_seen}  # fmt: skip
     return view, updates
 
 
+def _queue_history(seen: tuple[tuple[float, float], ...], sample: Sample | None) -> tuple[tuple[float, float], ...]:
+    if sample is None:
+        return ()
+    if seen and seen[-1][1] >= sample.at:
+        return seen
+    return (*seen[-1:], (sample.value, sample.at))
+
+
 def _saturated_arrival(
     spec: ServiceSpec,
     state: PolicyState,
-    obs: Observation,
+    queue_seen: tuple[tuple[float, float], ...],
     ready: int,
     util: float | None,
     capacity: float | None,
@@ -103,15 +111,13 @@ def _saturated_arrival(
     A rate over a one-minute window lags a flash crowd by tens of seconds; a saturated
     fleet serves its capacity, so ``capacity + d(queue)/dt`` shows the arrivals sooner.
     """
-    queue = obs.queue_depth
-    if (queue is None or state.queue_seen is None or capacity is None or util is None
-            or util < cfg.learn_max_utilization):  # fmt: skip
+    if len(queue_seen) < 2 or capacity is None or util is None or util < cfg.learn_max_utilization:
         return None
-    before, at = state.queue_seen
-    if queue.at <= at or queue.value <= before:
+    (before, at), (after, now) = queue_seen
+    if after <= before:
         return None
     served = ready * capacity * relative_throughput(spec, state.precision)
-    return served + (queue.value - before) / (queue.at - at)
+    return served + (after - before) / (now - at)
 
 
 def _fresh(sample: Sample | None, max_age: float, now: float) -> float | None:

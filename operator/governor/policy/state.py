@@ -31,7 +31,8 @@ class PolicyState:
     service_time: float | None = None  # learned mean seconds a request spends in service
     data_seen_at: float | None = None  # last time the request rate was fresh
     data_lost_at: float | None = None  # when the request rate went missing (None while present)
-    queue_seen: tuple[float, float] | None = None  # (queue depth, sample time) last seen, for its growth rate
+    # The two latest distinct (queue depth, sample time) samples, oldest first, for the queue's growth rate.
+    queue_seen: tuple[tuple[float, float], ...] = ()
 
     @classmethod
     def initial(cls, replicas: int, precision: Precision) -> PolicyState:
@@ -75,7 +76,7 @@ class PolicyState:
             "serviceTime": self.service_time,
             "dataSeenAt": self.data_seen_at,
             "dataLostAt": self.data_lost_at,
-            "queueSeen": list(self.queue_seen) if self.queue_seen is not None else None,
+            "queueSeen": [list(pair) for pair in self.queue_seen],
         }
 
     @classmethod
@@ -99,13 +100,9 @@ class PolicyState:
             service_time=_opt_float(data.get("serviceTime")),
             data_seen_at=_opt_float(data.get("dataSeenAt")),
             data_lost_at=_opt_float(data.get("dataLostAt")),
-            queue_seen=_opt_pair(data.get("queueSeen")),
+            queue_seen=tuple((float(v), float(t)) for v, t in data.get("queueSeen") or ()),
         )
 
 
 def _opt_float(value: Any) -> float | None:
     return None if value is None else float(value)
-
-
-def _opt_pair(value: Any) -> tuple[float, float] | None:
-    return None if value is None else (float(value[0]), float(value[1]))
