@@ -45,13 +45,13 @@ def regex_literal(value: str) -> str:
 
 
 def check_k8s_name(value: str, what: str) -> str:
-    if not DNS1123_LABEL.match(value):
+    if not DNS1123_LABEL.fullmatch(value):
         raise UnsafeQuery(f"{what} {value!r} is not a valid Kubernetes name")
     return value
 
 
 def check_label_name(value: str) -> str:
-    if not LABEL_NAME.match(value):
+    if not LABEL_NAME.fullmatch(value):
         raise UnsafeQuery(f"{value!r} is not a valid Prometheus label name")
     return value
 
