@@ -15,6 +15,7 @@ from governor.alerting.budget import BudgetHistory
 from governor.alerting.config import AlertingConfig, ConfigError, ReceiverConfig, ReceiverKind
 from governor.alerting.delivery import Notifier
 from governor.alerting.engine import AlertEngine, AlertEvaluation
+from governor.alerting.hook import AlertingHook
 from governor.alerting.loader import ConfigReader, DictConfigReader, ReceiverRegistry, ResolvedReceiver
 from governor.alerting.parse import parse_config
 from governor.alerting.rules import RULES, AlertContext, RuleSettings
@@ -32,6 +33,7 @@ __all__ = [
     "AlertEvaluation",
     "AlertRecord",
     "AlertingConfig",
+    "AlertingHook",
     "BudgetHistory",
     "Condition",
     "ConfigError",
