@@ -91,3 +91,10 @@ def rate_limit(desired: int, current: int, events: History, now: float, behavior
 def within_tolerance(ratio: float, tolerance: float) -> bool:
     """HPA's dead band: a usage ratio this close to 1.0 changes nothing."""
     return abs(ratio - 1.0) <= tolerance
+
+
+def memory_seconds(behavior: Behavior) -> tuple[float, float]:
+    """How long recommendations and scale events matter: (longest window, longest policy period)."""
+    windows = max(behavior.scale_up.stabilization_window_seconds, behavior.scale_down.stabilization_window_seconds)
+    periods = [p.period_seconds for p in (*behavior.scale_up.policies, *behavior.scale_down.policies)]
+    return float(max(windows, 1)), float(max(periods, default=1))

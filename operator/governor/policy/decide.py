@@ -96,7 +96,7 @@ def finish(
         latency_need = solver(prep.up_query)
     recs = _recommendations(spec, view, latency_need)
     outcome = _replicas(spec, state, view, recs, choice, now)
-    state = _next_state(state, prep.updates, choice, outcome, now, cfg)
+    state = _next_state(spec, state, prep.updates, choice, outcome, now, cfg)
     reasons = _reasons(spec, view, recs, choice.reason, outcome)
     decision = Decision(
         at=now,
@@ -153,6 +153,7 @@ def _bounded(spec: ServiceSpec, replicas: int) -> int:
 
 
 def _next_state(
+    spec: ServiceSpec,
     state: PolicyState,
     updates: dict[str, Any],
     choice: ladder.LadderChoice,
@@ -161,14 +162,15 @@ def _next_state(
     cfg: PolicyConfig,
 ) -> PolicyState:
     keep = cfg.history_seconds
+    windows, periods = hpa.memory_seconds(spec.behavior)
     changes = dict(updates)
     changes["recommendations"] = hpa.remember(
-        state.recommendations or ((now, outcome.current),), outcome.raw, now, keep
+        state.recommendations or ((now, outcome.current),), outcome.raw, now, windows
     )
     if outcome.final != outcome.current:
-        changes["scale_events"] = hpa.remember(state.scale_events, outcome.final - outcome.current, now, keep)
-    elif state.scale_events and state.scale_events[0][0] <= now - keep:
-        changes["scale_events"] = tuple(e for e in state.scale_events if e[0] > now - keep)
+        changes["scale_events"] = hpa.remember(state.scale_events, outcome.final - outcome.current, now, periods)
+    elif state.scale_events and state.scale_events[0][0] <= now - periods:
+        changes["scale_events"] = tuple(e for e in state.scale_events if e[0] > now - periods)
     changes["replicas"] = outcome.final
     changes["headroom_since"] = choice.headroom_since
     if choice.new_swap:
