@@ -36,19 +36,40 @@ class LadderChoice:
     new_swap: bool = False  # a swap starts with this decision
 
 
-_LADDERS: dict[int, tuple[PrecisionSpec, tuple[Variant, ...]]] = {}
+@dataclass(frozen=True)
+class _Rungs:
+    """The ladder of one PrecisionSpec with its neighbours precomputed (this runs for every service)."""
+
+    rungs: tuple[Variant, ...]
+    up: dict[Precision, Variant | None]
+    down: dict[Precision, Variant | None]
+    off_ladder_up: Variant | None  # where a precision outside the ladder returns to
 
 
-def ladder(spec: ServiceSpec) -> tuple[Variant, ...]:
-    """Allowed variants no better than ``preferred``, highest quality first (memoised per spec object)."""
+_LADDERS: dict[int, tuple[PrecisionSpec, _Rungs]] = {}
+
+
+def _rungs_of(spec: ServiceSpec) -> _Rungs:
     entry = _LADDERS.get(id(spec.precision))
     if entry is not None and entry[0] is spec.precision:
         return entry[1]
     if len(_LADDERS) > 100_000:
         _LADDERS.clear()
     rungs = _ladder(spec)
-    _LADDERS[id(spec.precision)] = (spec.precision, rungs)
-    return rungs
+    up: dict[Precision, Variant | None] = {}
+    down: dict[Precision, Variant | None] = {}
+    for i, variant in enumerate(rungs):
+        up[variant.precision] = rungs[i - 1] if i > 0 else None
+        faster = (v for v in rungs[i + 1 :] if v.relative_throughput > variant.relative_throughput)
+        down[variant.precision] = next(faster, None)
+    made = _Rungs(rungs, up, down, rungs[-1] if rungs else None)
+    _LADDERS[id(spec.precision)] = (spec.precision, made)
+    return made
+
+
+def ladder(spec: ServiceSpec) -> tuple[Variant, ...]:
+    """Allowed variants no better than ``preferred``, highest quality first (memoised per spec object)."""
+    return _rungs_of(spec).rungs
 
 
 def _ladder(spec: ServiceSpec) -> tuple[Variant, ...]:
@@ -63,20 +84,14 @@ def step_up_candidate(spec: ServiceSpec, served: Precision) -> Variant | None:
     """The variant a step up (or a return to policy) would go to from ``served``."""
     if spec.precision.mode is PrecisionMode.FIXED:
         return spec.precision.variant(spec.precision.preferred)
-    rungs = ladder(spec)
-    index = next((i for i, v in enumerate(rungs) if v.precision == served), None)
-    if index is None:
-        return rungs[-1] if rungs else None  # off the ladder (below the floor): nearest allowed
-    return rungs[index - 1] if index > 0 else None
+    rungs = _rungs_of(spec)
+    if served in rungs.up:
+        return rungs.up[served]
+    return rungs.off_ladder_up  # off the ladder (below the floor): nearest allowed
 
 
 def step_down_candidate(spec: ServiceSpec, served: Precision) -> Variant | None:
-    rungs = ladder(spec)
-    index = next((i for i, v in enumerate(rungs) if v.precision == served), None)
-    if index is None:
-        return None
-    current = rungs[index].relative_throughput
-    return next((v for v in rungs[index + 1 :] if v.relative_throughput > current), None)
+    return _rungs_of(spec).down.get(served)
 
 
 def swap_mode(variant: Variant) -> SwapMode:
@@ -123,7 +138,7 @@ def choose(
         return _during_swap(spec, state, view, now, cfg)
     if spec.precision.mode is PrecisionMode.FIXED or not ladder(spec):
         return _fixed(spec, served)
-    if all(v.precision != served for v in ladder(spec)):
+    if served not in _rungs_of(spec).up:
         target = step_up_candidate(spec, served)
         if target is not None:
             why = f"{served} is outside the allowed precisions (quality floor {spec.precision.quality_floor:g})"
