@@ -1,0 +1,364 @@
+"""The actuation façade the control loop calls once per service per tick.
+
+``Actuator.apply`` turns one ``Decision`` into changes to the service's workload — replicas and
+precision — and reports what it did. It owns a handful of status fields and persists them
+itself, before acting where order matters (see ``swap``); the loop merges ``status_patch`` into
+the status it keeps, posts ``events`` and sets ``conditions``. In observe-only mode nothing is
+written to the workload; status (``wouldScale``) and ``WouldScale`` / ``WouldSwapPrecision``
+Events say what would have been done.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from governor.actuate.inplace import (
+    HttpInPlaceClient,
+    InPlaceClient,
+    InPlaceTarget,
+    PodEndpoints,
+    PodIPEndpoints,
+    model_name_for,
+    port_for,
+    protocol_for,
+)
+from governor.actuate.kube import KubeApi
+from governor.actuate.overrides import MODEL_CONTAINER_ANNOTATION
+from governor.actuate.rollout import choose_strategy, rollout_view
+from governor.actuate.scaling import ManualScale, hold_seconds, plan_scale
+from governor.actuate.swap import (
+    Note,
+    QuarantineEntry,
+    SwapPhase,
+    SwapRecord,
+    SwapStrategy,
+    active_quarantine,
+    iso,
+    parse_quarantine,
+    quarantined,
+)
+from governor.actuate.swapdriver import SwapContext, SwapDriver
+from governor.actuate.workloads import WorkloadState, scale, workload_path
+from governor.actuate.writes import patch_cr_status, retry_conflicts
+from governor.model import Decision, Precision, ServiceSpec, SwapMode
+
+logger = logging.getLogger(__name__)
+
+# Status fields the Actuator owns (it writes them; the loop keeps them in the status it writes).
+OWNED_STATUS_KEYS: Final = (
+    "precision",
+    "swap",
+    "lastSwapTime",
+    "quarantine",
+    "manualScale",
+    "wouldScale",
+    "lastScaleTime",
+)
+SWAPPING: Final = "Swapping"
+SWAP_FAILED: Final = "SwapFailed"
+
+
+@dataclass(frozen=True)
+class ActuationSettings:
+    manual_hold_seconds: float = 900.0  # default when the CR has no governor.dev/manual-hold-seconds annotation
+    quarantine_seconds: float = 3600.0  # a variant whose swap failed is not tried again for this long
+    in_place_pod_timeout_seconds: float = 120.0  # one pod's in-place load must be ready within this
+
+
+@dataclass(frozen=True)
+class ConditionUpdate:
+    type: str
+    status: bool
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ActuationResult:
+    status_patch: Mapping[str, Any]  # the Actuator's status fields, already persisted: merge into the kept status
+    events: tuple[tuple[str, str, str], ...]  # (type, reason, message) to post as Events
+    conditions: tuple[ConditionUpdate, ...]  # to set with governor.model.conditions.set_condition
+    swapping: bool  # a swap is under way: pass to PolicyState.observed(swapping=...)
+    precision: Precision  # the precision the pods serve (status.precision)
+    replicas: int | None  # replicas asked of the workload after this call (None: no workload)
+
+
+def merge_status(status: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    """``status`` with the Actuator's patch merged in (``None`` deletes a key, as a merge patch does)."""
+    merged = dict(status)
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
+@dataclass
+class Actuator:
+    api: KubeApi
+    http: InPlaceClient = field(default_factory=HttpInPlaceClient)
+    settings: ActuationSettings = field(default_factory=ActuationSettings)
+    endpoints: PodEndpoints = field(default_factory=PodIPEndpoints)
+    # Write-through cache of the owned status fields, per (uid, namespace, name): the loop may hand in an
+    # older status than the one this Actuator last wrote; the cache wins until the operator restarts.
+    _written: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict, init=False)
+    _driver: SwapDriver = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._driver = SwapDriver(self.api, self.http, self.endpoints)
+
+    def forget(self, spec: ServiceSpec) -> None:
+        self._written.pop((spec.uid, spec.namespace, spec.name), None)
+
+    async def apply(
+        self,
+        spec: ServiceSpec,
+        decision: Decision | None,
+        workload: WorkloadState | None,
+        actuation_status: Mapping[str, Any] | None,
+        now: float,
+        annotations: Mapping[str, str] | None = None,
+    ) -> ActuationResult:
+        run = _Run(self, spec, dict(annotations or {}), self._known(spec, actuation_status), now)
+        if workload is not None:
+            await run.swap(decision, workload)
+            await run.scale(decision, workload)
+        await run.flush()
+        return run.result(workload)
+
+    def _known(self, spec: ServiceSpec, status: Mapping[str, Any] | None) -> dict[str, Any]:
+        key = (spec.uid, spec.namespace, spec.name)
+        if key not in self._written:
+            self._written[key] = {
+                k: (status or {}).get(k) for k in OWNED_STATUS_KEYS if (status or {}).get(k) is not None
+            }
+        return self._written[key]
+
+
+class _Run:
+    """One ``apply`` call: the service's owned status fields, changed in place and written on change."""
+
+    def __init__(
+        self, actuator: Actuator, spec: ServiceSpec, annotations: dict[str, str], known: dict[str, Any], now: float
+    ) -> None:
+        self.a, self.spec, self.annotations, self.known, self.now = actuator, spec, annotations, known, now
+        self.pending: dict[str, Any] = {}
+        self.notes: list[Note] = []
+        self.replicas: int | None = None
+
+    # ---- state read from the owned fields ---------------------------------------------------
+
+    @property
+    def precision(self) -> Precision:
+        value = self.pending.get("precision", self.known.get("precision"))
+        return Precision(value) if value else self.spec.precision.preferred
+
+    @property
+    def record(self) -> SwapRecord | None:
+        return SwapRecord.from_dict(self.pending.get("swap", self.known.get("swap")))
+
+    @property
+    def quarantine(self) -> tuple[QuarantineEntry, ...]:
+        return parse_quarantine(self.pending.get("quarantine", self.known.get("quarantine")))
+
+    def set(self, **fields: Any) -> None:
+        for key, value in fields.items():
+            if self.known.get(key) != value:
+                self.pending[key] = value
+
+    async def flush(self) -> None:
+        """Persist what changed since the last write; the cache follows only a successful write."""
+        changes = {k: v for k, v in self.pending.items() if self.known.get(k) != v}
+        self.pending.clear()
+        if not changes:
+            return
+        await patch_cr_status(self.a.api, self.spec, changes)
+        for key, value in changes.items():
+            if value is None:
+                self.known.pop(key, None)
+            else:
+                self.known[key] = value
+
+    # ---- precision -------------------------------------------------------------------------
+
+    async def swap(self, decision: Decision | None, workload: WorkloadState) -> None:
+        record = self.record
+        if record is not None and record.active:
+            await self._advance(record)
+            return
+        wanted = decision.precision if decision is not None else self.precision
+        if wanted == self.precision or self.spec.precision.variant(wanted) is None:
+            return
+        if self.spec.observe_only:
+            self._would(decision, workload)
+            return
+        blocked = quarantined(self.quarantine, wanted, self.now)
+        if blocked is not None:
+            logger.info("%s: swap to %s refused: quarantined until %s", self.spec.key, wanted, iso(blocked.until))
+            return
+        await self._begin(wanted, decision)
+
+    async def _begin(self, wanted: Precision, decision: Decision | None) -> None:
+        spec = self.spec
+        if spec.scale_target_ref is not None and spec.scale_target_ref.kind != "Deployment":
+            logger.warning("%s: precision swaps need a Deployment, not a %s", spec.key, spec.scale_target_ref.kind)
+            return
+        container_name = self.annotations.get(MODEL_CONTAINER_ANNOTATION)
+        view = rollout_view(await self.a.api.get(workload_path(spec)), container_name)
+        if not view.complete:
+            logger.info("%s: swap to %s waits for the Deployment's current rollout", spec.key, wanted)
+            return
+        variant = spec.precision.variant(wanted)
+        in_place = variant is not None and SwapMode.IN_PLACE in variant.swap_modes and variant.model_version
+        strategy = SwapStrategy.IN_PLACE if in_place else choose_strategy(view.replicas, spec.max_replicas)
+        phase = SwapPhase.IN_PLACE if in_place else SwapPhase.ROLLING
+        timeout = spec.precision.swap_timeout_seconds
+        record = SwapRecord(
+            phase,
+            self.precision,
+            wanted,
+            strategy,
+            self.now,
+            self.now,
+            self.now + timeout,
+            previous_container=view.container,
+            previous_rolling_update=view.rolling_update,
+            template_patched=phase == SwapPhase.ROLLING,
+        )
+        why = decision.summary if decision is not None else "requested"
+        self.notes.append(Note("Normal", "PrecisionSwapStarted", f"{self.precision} → {wanted} ({strategy}): {why}"))
+        await self._advance(record, fresh=True)
+
+    async def _advance(self, record: SwapRecord, fresh: bool = False) -> None:
+        if fresh:
+            self.set(swap=record.to_dict())
+            await self.flush()
+        record, quarantine, notes = await self.a._driver.advance(self._context(), record, self.quarantine, self.now)
+        self.notes.extend(notes)
+        self.set(
+            swap=record.to_dict(), quarantine=[q.to_dict() for q in active_quarantine(quarantine, self.now)] or None
+        )
+        if record.phase == SwapPhase.SUCCEEDED:
+            self.set(precision=record.to_precision.value, lastSwapTime=iso(self.now))
+
+    def _context(self) -> SwapContext:
+        spec = self.spec
+        protocol, port, model = protocol_for(spec, self.annotations), port_for(self.annotations), model_name_for(spec)
+
+        def target_for(pod: Mapping[str, Any], precision: Precision) -> InPlaceTarget | None:
+            url = self.a.endpoints.base_url(pod, port)
+            variant = spec.precision.variant(precision)
+            version = variant.model_version if variant is not None else None
+            return InPlaceTarget(url, protocol, model, precision, version) if url else None
+
+        async def persist(record: SwapRecord, quarantine: tuple[QuarantineEntry, ...]) -> None:
+            entries = [q.to_dict() for q in active_quarantine(quarantine, self.now)] or None
+            self.set(swap=record.to_dict(), quarantine=entries if entries or self.known.get("quarantine") else None)
+            if record.phase == SwapPhase.SUCCEEDED:
+                self.set(precision=record.to_precision.value, lastSwapTime=iso(self.now))
+            await self.flush()
+
+        return SwapContext(
+            spec,
+            workload_path(spec),
+            self.annotations.get(MODEL_CONTAINER_ANNOTATION),
+            target_for,
+            persist,
+            self.a.settings.quarantine_seconds,
+            self.a.settings.in_place_pod_timeout_seconds,
+        )
+
+    # ---- replicas --------------------------------------------------------------------------
+
+    async def scale(self, decision: Decision | None, workload: WorkloadState) -> None:
+        record = self.record
+        swapping = record is not None and record.active
+        hold = hold_seconds(self.annotations, self.a.settings.manual_hold_seconds)
+        previous = ManualScale.from_dict(self.known.get("manualScale"))
+        plan = plan_scale(self.spec, decision, workload.replicas, previous, swapping, self.now, hold)
+        self.notes.extend(plan.notes)
+        self.set(manualScale=plan.manual.to_dict() if plan.manual is not None else None)
+        self.replicas = workload.replicas
+        if self.spec.observe_only:
+            self._would(decision, workload, plan.target, plan.reasons)
+            return
+        if plan.target is None:
+            return
+        spec, target = self.spec, plan.target
+        self.replicas = await retry_conflicts(lambda: scale(self.a.api, spec, target), f"scale of {spec.key}")
+        reason = "ScaledUp" if self.replicas > workload.replicas else "ScaledDown"
+        self.notes.append(
+            Note("Normal", reason, f"{workload.replicas} → {self.replicas} replicas: {'; '.join(plan.reasons)}")
+        )
+        self.set(lastScaleTime=iso(self.now))
+
+    def _would(
+        self,
+        decision: Decision | None,
+        workload: WorkloadState,
+        target: int | None = None,
+        reasons: tuple[str, ...] = (),
+    ) -> None:
+        """Observe-only: record (and announce once per new value) what would have been done."""
+        previous = dict(self.pending.get("wouldScale", self.known.get("wouldScale")) or {})
+        precision = decision.precision if decision is not None else self.precision
+        would = dict(previous)
+        if target is not None:
+            would.update(replicas=target, reasons=list(reasons))
+            if previous.get("replicas") != target:
+                self.notes.append(
+                    Note(
+                        "Normal",
+                        "WouldScale",
+                        f"observe only: would scale {workload.replicas} → {target}: {'; '.join(reasons)}",
+                    )
+                )
+        else:
+            would.pop("replicas", None)
+        if precision != self.precision:
+            if previous.get("precision") != precision.value:
+                self.notes.append(
+                    Note("Normal", "WouldSwapPrecision", f"observe only: would swap {self.precision} → {precision}")
+                )
+            would["precision"] = precision.value
+        else:
+            would.pop("precision", None)
+        would.pop("reasons", None) if "replicas" not in would else None
+        self.set(wouldScale=would or None)
+
+    # ---- result ----------------------------------------------------------------------------
+
+    def result(self, workload: WorkloadState | None) -> ActuationResult:
+        record = self.record
+        swapping = record is not None and record.active
+        conditions = [
+            ConditionUpdate(
+                SWAPPING,
+                True,
+                record.phase.value,
+                f"{record.from_precision} → {record.to_precision} ({record.strategy})",
+            )
+            if swapping and record is not None
+            else ConditionUpdate(SWAPPING, False, "NoSwap", f"serving {self.precision}"),
+        ]
+        blocked = active_quarantine(self.quarantine, self.now)
+        if blocked:
+            text = "; ".join(f"{q.precision} until {iso(q.until)}: {q.reason}" for q in blocked)
+            conditions.append(ConditionUpdate(SWAP_FAILED, True, "VariantQuarantined", text))
+        else:
+            conditions.append(ConditionUpdate(SWAP_FAILED, False, "NoFailedSwap", "no variant is quarantined"))
+        patch = {k: self.known.get(k) for k in OWNED_STATUS_KEYS}
+        if "precision" not in self.known:
+            patch["precision"] = self.precision.value
+        return ActuationResult(
+            status_patch=patch,
+            events=tuple((n.type, n.reason, n.message) for n in self.notes),
+            conditions=tuple(conditions),
+            swapping=swapping,
+            precision=self.precision,
+            replicas=self.replicas if workload is not None else None,
+        )

@@ -1,0 +1,157 @@
+"""Talk to model servers that can switch model version without a restart.
+
+Two wire protocols, chosen per service by the ``governor.dev/in-place-protocol`` annotation
+(default: ``triton`` when ``spec.metrics.preset`` is ``triton``, else ``http-hook``):
+
+* **Triton** (model-control mode ``explicit``): read the model's current configuration
+  (``GET /v2/models/{model}/config``), set ``version_policy`` to the variant's ``modelVersion``,
+  load it (``POST /v2/repository/models/{model}/load`` with ``{"parameters": {"config": "<json>"}}``),
+  then ask ``GET /v2/models/{model}/versions/{version}/ready`` (200 = ready).
+* **Generic HTTP hook** for custom servers: ``POST /governor/v1/precision`` with
+  ``{"model", "precision", "modelVersion"}`` (any 2xx: accepted; the request must be idempotent),
+  then ``GET /governor/v1/ready?precision=…&modelVersion=…`` (200 once that variant serves).
+
+The pod's address is ``http://<status.podIP>:<port>``; the port comes from the
+``governor.dev/in-place-port`` annotation (default 8000, Triton's HTTP port).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Final, Protocol
+
+import aiohttp
+
+from governor.model import GovernorError, MetricsPreset, Precision, ServiceSpec
+
+PROTOCOL_ANNOTATION: Final = "governor.dev/in-place-protocol"
+PORT_ANNOTATION: Final = "governor.dev/in-place-port"
+DEFAULT_PORT: Final = 8000
+HOOK_PATH: Final = "/governor/v1/precision"
+HOOK_READY_PATH: Final = "/governor/v1/ready"
+
+
+class InPlaceProtocol(StrEnum):
+    TRITON = "triton"
+    HOOK = "http-hook"
+
+
+class InPlaceError(GovernorError):
+    """A model server refused or failed an in-place load."""
+
+
+@dataclass(frozen=True)
+class InPlaceTarget:
+    """One pod's server and the variant it should serve."""
+
+    base_url: str
+    protocol: InPlaceProtocol
+    model: str
+    precision: Precision
+    version: str | None
+
+
+class InPlaceClient(Protocol):
+    async def load(self, target: InPlaceTarget) -> None: ...  # raises InPlaceError
+
+    async def ready(self, target: InPlaceTarget) -> bool: ...
+
+
+class PodEndpoints(Protocol):
+    """Where a pod's server listens (tests point this at simulated servers)."""
+
+    def base_url(self, pod: Mapping[str, Any], port: int) -> str | None: ...
+
+
+class PodIPEndpoints:
+    def base_url(self, pod: Mapping[str, Any], port: int) -> str | None:
+        ip = (pod.get("status") or {}).get("podIP")
+        return f"http://{ip}:{port}" if ip else None
+
+
+def protocol_for(spec: ServiceSpec, annotations: Mapping[str, str]) -> InPlaceProtocol:
+    value = annotations.get(PROTOCOL_ANNOTATION)
+    if value:
+        return InPlaceProtocol(value)
+    return InPlaceProtocol.TRITON if spec.metrics.preset == MetricsPreset.TRITON else InPlaceProtocol.HOOK
+
+
+def port_for(annotations: Mapping[str, str]) -> int:
+    return int(annotations.get(PORT_ANNOTATION) or DEFAULT_PORT)
+
+
+def model_name_for(spec: ServiceSpec) -> str:
+    return spec.precision.model_name or spec.metrics.model_label or spec.name
+
+
+def triton_config(current: Mapping[str, Any], model: str, version: str) -> dict[str, Any]:
+    """The model's configuration with ``version_policy`` selecting exactly ``version``."""
+    if not version.isdigit():
+        raise InPlaceError(f"Triton model versions are integers, got {version!r}")
+    config = dict(current) or {"name": model}
+    config["version_policy"] = {"specific": {"versions": [int(version)]}}
+    return config
+
+
+@dataclass
+class HttpInPlaceClient:
+    """``InPlaceClient`` over aiohttp; one session, created on first use and closed by ``close``."""
+
+    timeout_seconds: float = 120.0
+    _session: aiohttp.ClientSession | None = field(default=None, init=False)
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_seconds))
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def load(self, target: InPlaceTarget) -> None:
+        try:
+            if target.protocol == InPlaceProtocol.TRITON:
+                await self._triton_load(target)
+            else:
+                await self._post(f"{target.base_url}{HOOK_PATH}", _hook_body(target))
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise InPlaceError(f"{target.base_url}: {exc!r}") from None
+
+    async def ready(self, target: InPlaceTarget) -> bool:
+        if target.protocol == InPlaceProtocol.TRITON:
+            url = f"{target.base_url}/v2/models/{target.model}/versions/{target.version}/ready"
+            params: dict[str, str] = {}
+        else:
+            url = f"{target.base_url}{HOOK_READY_PATH}"
+            params = {"precision": target.precision.value, "modelVersion": target.version or ""}
+        try:
+            async with self._http().get(url, params=params) as response:
+                return response.status == 200
+        except (aiohttp.ClientError, TimeoutError):
+            return False
+
+    async def _triton_load(self, target: InPlaceTarget) -> None:
+        if target.version is None:
+            raise InPlaceError(f"variant {target.precision} has no modelVersion to load")
+        current: dict[str, Any] = {}
+        async with self._http().get(f"{target.base_url}/v2/models/{target.model}/config") as response:
+            if response.status == 200:
+                current = dict(await response.json())
+        config = triton_config(current, target.model, target.version)
+        body = {"parameters": {"config": json.dumps(config)}}
+        await self._post(f"{target.base_url}/v2/repository/models/{target.model}/load", body)
+
+    async def _post(self, url: str, body: Mapping[str, Any]) -> None:
+        async with self._http().post(url, json=dict(body)) as response:
+            if response.status // 100 != 2:
+                text = (await response.text())[:300]
+                raise InPlaceError(f"POST {url}: HTTP {response.status}: {text}")
+
+
+def _hook_body(target: InPlaceTarget) -> dict[str, Any]:
+    return {"model": target.model, "precision": target.precision.value, "modelVersion": target.version}

@@ -1,0 +1,123 @@
+"""Replica changes: what the policy asks, what a human asked, and what a swap forbids — planned purely.
+
+``kubectl scale gisvc/chat --replicas=5`` (or an HPA pointed at the InferenceService) writes the
+CR's ``spec.replicas`` through its ``scale`` subresource. Governor reads a *new* value there as a
+manual override: the workload is scaled to it (within ``[minReplicas, maxReplicas]``) and the
+policy's replica decisions are paused for the hold time — the ``governor.dev/manual-hold-seconds``
+annotation, default 900 s. When the hold ends the policy resumes (Event ``ManualScaleExpired``);
+the operator never fights a person in a tug of war. Only a change of the value starts a hold (the
+record in ``status.manualScale`` remembers which value was seen), so an expired override is not
+re-applied on every tick or after a restart. Removing ``spec.replicas`` ends the hold at once.
+
+During a precision swap replicas are never lowered: the rollout needs its capacity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from governor.actuate.swap import Note, iso, parse_iso
+from governor.model import Decision, ServiceSpec
+
+HOLD_ANNOTATION: Final = "governor.dev/manual-hold-seconds"
+DEFAULT_HOLD_SECONDS: Final = 900.0
+
+
+@dataclass(frozen=True)
+class ManualScale:
+    """A ``spec.replicas`` value seen, and until when it overrides the policy (``status.manualScale``)."""
+
+    replicas: int
+    since: float
+    until: float
+    released: bool = False  # the hold ended and that was reported
+
+    def active(self, now: float) -> bool:
+        return not self.released and now < self.until
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "replicas": self.replicas,
+            "since": iso(self.since),
+            "until": iso(self.until),
+            "released": self.released,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ManualScale | None:
+        if not isinstance(data, Mapping) or data.get("replicas") is None:
+            return None
+        since, until = parse_iso(data.get("since")), parse_iso(data.get("until"))
+        if since is None or until is None:
+            return None
+        return cls(int(data["replicas"]), since, until, bool(data.get("released", False)))
+
+
+@dataclass(frozen=True)
+class ScalePlan:
+    target: int | None  # replicas to ask of the workload; None: leave them as they are
+    manual: ManualScale | None  # the record to persist
+    reasons: tuple[str, ...]
+    notes: tuple[Note, ...] = ()
+
+
+def hold_seconds(annotations: Mapping[str, str], default: float = DEFAULT_HOLD_SECONDS) -> float:
+    try:
+        return max(0.0, float(annotations.get(HOLD_ANNOTATION, default)))
+    except ValueError:
+        return default
+
+
+def clamp(spec: ServiceSpec, replicas: int) -> int:
+    return max(spec.min_replicas, min(spec.max_replicas, replicas))
+
+
+def track_manual(
+    spec: ServiceSpec, previous: ManualScale | None, now: float, hold: float
+) -> tuple[ManualScale | None, tuple[Note, ...]]:
+    """The manual-scale record after seeing ``spec.replicas`` now, and what to announce."""
+    if spec.replicas is None:
+        if previous is not None and previous.active(now):
+            return None, (Note("Normal", "ManualScaleReleased", "spec.replicas removed: the policy decides again"),)
+        return None, ()
+    if previous is None or previous.replicas != spec.replicas:
+        record = ManualScale(spec.replicas, now, now + hold)
+        wanted = clamp(spec, spec.replicas)
+        bounded = (
+            "" if wanted == spec.replicas else f" (kept within [{spec.min_replicas}, {spec.max_replicas}]: {wanted})"
+        )
+        message = f"manual scale to {spec.replicas}{bounded}; replica decisions paused until {iso(record.until)}"
+        return record, (Note("Normal", "ManualScale", message),)
+    if not previous.released and now >= previous.until:
+        message = f"manual scale to {previous.replicas} expired after {hold:.0f}s; the policy decides again"
+        return ManualScale(previous.replicas, previous.since, previous.until, True), (
+            Note("Normal", "ManualScaleExpired", message),
+        )
+    return previous, ()
+
+
+def plan_scale(
+    spec: ServiceSpec,
+    decision: Decision | None,
+    current: int,
+    previous: ManualScale | None,
+    swapping: bool,
+    now: float,
+    hold: float,
+) -> ScalePlan:
+    manual, notes = track_manual(spec, previous, now, hold)
+    if manual is not None and manual.active(now):
+        target = clamp(spec, manual.replicas)
+        reasons: tuple[str, ...] = (f"manual scale (spec.replicas={manual.replicas}) holds until {iso(manual.until)}",)
+    elif decision is not None:
+        target = clamp(spec, decision.replicas)
+        reasons = decision.reasons
+    else:
+        return ScalePlan(None, manual, (), notes)
+    if target == current:
+        return ScalePlan(None, manual, reasons, notes)
+    if swapping and target < current:
+        return ScalePlan(None, manual, ("no scale-down during a precision swap", *reasons), notes)
+    return ScalePlan(target, manual, reasons, notes)

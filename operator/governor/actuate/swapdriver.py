@@ -1,0 +1,198 @@
+"""Drive a persisted precision swap forward by one tick: read, step purely, persist, then act.
+
+Every tick the driver reads what the phase watches (the Deployment, or the pods), asks the pure
+step functions of ``rollout`` / ``inplace_plan`` what comes next, writes the new record to
+``status.swap`` *before* carrying out the step's actions (write-ahead), and then carries them out.
+A phase change is followed at once by the next step, so a swap that is started also gets its
+template written in the same tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Final
+
+from governor.actuate.inplace import InPlaceClient, InPlaceError, InPlaceTarget, PodEndpoints
+from governor.actuate.inplace_plan import (
+    batch_size,
+    in_place_step,
+    pod_view,
+    record_results,
+    reverting_actions,
+)
+from governor.actuate.kube import KubeApi
+from governor.actuate.overrides import apply_variant, model_container
+from governor.actuate.rollout import rolling_back, rolling_forward, rollout_view
+from governor.actuate.swap import (
+    Action,
+    ActionKind,
+    Note,
+    QuarantineEntry,
+    Step,
+    SwapPhase,
+    SwapRecord,
+    finish_failed,
+)
+from governor.actuate.writes import delete_pod, list_pods, set_model_container, set_rolling_update
+from governor.model import Precision, ServiceSpec, Variant
+
+logger = logging.getLogger(__name__)
+MAX_STEPS_PER_TICK: Final = 5
+
+
+@dataclass(frozen=True)
+class SwapContext:
+    """One service's swap as the driver sees it this tick."""
+
+    spec: ServiceSpec
+    deployment_path: str
+    container_name: str | None
+    target_for: Callable[[Mapping[str, Any], Precision], InPlaceTarget | None]  # pod → its server, for a variant
+    persist: Callable[[SwapRecord, tuple[QuarantineEntry, ...]], Awaitable[None]]
+    quarantine_seconds: float
+    pod_timeout_seconds: float
+
+    @property
+    def timeout(self) -> float:
+        return self.spec.precision.swap_timeout_seconds
+
+    def variant(self, precision: Precision) -> Variant:
+        return self.spec.precision.variant(precision) or Variant(precision)
+
+
+@dataclass
+class SwapDriver:
+    api: KubeApi
+    http: InPlaceClient
+    endpoints: PodEndpoints
+    # (service uid, pod, precision) loads this process has sent: after a restart, in-flight loads are re-sent.
+    _sent: set[tuple[str, str, str]] = field(default_factory=set)
+
+    async def advance(
+        self, ctx: SwapContext, record: SwapRecord, quarantine: tuple[QuarantineEntry, ...], now: float
+    ) -> tuple[SwapRecord, tuple[QuarantineEntry, ...], list[Note]]:
+        notes: list[Note] = []
+        for _ in range(MAX_STEPS_PER_TICK):
+            step = await self._step(ctx, record, quarantine, now)
+            quarantine = step.quarantine if step.quarantine is not None else quarantine
+            notes.extend(step.notes)
+            if step.record != record or step.quarantine is not None:
+                await ctx.persist(step.record, quarantine)  # write-ahead: the record before its actions
+            await self._execute(ctx, step.record, step.actions)
+            moved = step.record.phase != record.phase
+            record = step.record
+            if not moved or not record.active:
+                break
+        return record, quarantine, notes
+
+    async def _step(
+        self, ctx: SwapContext, record: SwapRecord, quarantine: tuple[QuarantineEntry, ...], now: float
+    ) -> Step:
+        if record.phase in (SwapPhase.ROLLING, SwapPhase.FINALIZING, SwapPhase.ROLLING_BACK):
+            deployment = await self.api.get(ctx.deployment_path)
+            view = rollout_view(deployment, ctx.container_name)
+            if record.phase == SwapPhase.ROLLING_BACK:
+                return rolling_back(record, view, now, quarantine, ctx.quarantine_seconds)
+            return rolling_forward(record, view, self.target_container(ctx, record), now, ctx.timeout)
+        if record.phase == SwapPhase.IN_PLACE:
+            return await self._in_place(ctx, record, now)
+        if record.phase == SwapPhase.REVERTING:
+            return await self._revert(ctx, record, quarantine, now)
+        return Step(record)
+
+    def target_container(self, ctx: SwapContext, record: SwapRecord) -> dict[str, Any]:
+        """The model container of the new variant: the CR's template (owned) or the pre-swap container, overridden."""
+        if ctx.spec.template is not None:
+            base = model_container(ctx.spec.template, ctx.container_name)
+        else:
+            base = dict(record.previous_container or {})
+        return apply_variant(base, ctx.variant(record.to_precision))
+
+    async def _pods(self, ctx: SwapContext) -> list[dict[str, Any]]:
+        deployment = await self.api.get(ctx.deployment_path)
+        labels = ((deployment.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+        return await list_pods(self.api, ctx.spec.namespace, labels)
+
+    async def _in_place(self, ctx: SwapContext, record: SwapRecord, now: float) -> Step:
+        pods = {str((p.get("metadata") or {}).get("name")): p for p in await self._pods(ctx)}
+        views = [pod_view(p) for p in pods.values()]
+        size = batch_size(len(views), ctx.spec.precision.in_place_max_unavailable)
+        plan = in_place_step(record, views, now, size, ctx.pod_timeout_seconds, ctx.timeout)
+        if plan.record.phase != SwapPhase.IN_PLACE or not plan.actions:
+            return plan
+        if plan.record != record:
+            await ctx.persist(plan.record, ())  # in-flight pods are on record before they are asked to load
+        ready, failed = await self._load_all(ctx, plan.record, [pods[a.pod] for a in plan.actions if a.pod])
+        result = record_results(plan.record, ready, failed, now, ctx.timeout)
+        return replace(result, notes=(*plan.notes, *result.notes))
+
+    async def _load_all(
+        self, ctx: SwapContext, record: SwapRecord, pods: Sequence[Mapping[str, Any]]
+    ) -> tuple[list[str], dict[str, str]]:
+        outcomes = await asyncio.gather(*(self._load_one(ctx, record, p) for p in pods))
+        ready = [name for name, ok, _ in outcomes if ok]
+        failed = {name: why for name, ok, why in outcomes if not ok and why}
+        return ready, failed
+
+    async def _load_one(
+        self, ctx: SwapContext, record: SwapRecord, pod: Mapping[str, Any]
+    ) -> tuple[str, bool, str | None]:
+        """(pod, ready now, failure reason or None while it is still loading)."""
+        name = str((pod.get("metadata") or {}).get("name"))
+        target = ctx.target_for(pod, record.to_precision)
+        if target is None:
+            return name, False, "no address to reach its server (status.podIP)"
+        key = (ctx.spec.uid, name, record.to_precision.value)
+        try:
+            if key not in self._sent:
+                await self.http.load(target)
+                self._sent.add(key)
+            return name, await self.http.ready(target), None
+        except InPlaceError as exc:
+            return name, False, f"load failed: {exc}"
+
+    async def _revert(
+        self, ctx: SwapContext, record: SwapRecord, quarantine: tuple[QuarantineEntry, ...], now: float
+    ) -> Step:
+        pods = {str((p.get("metadata") or {}).get("name")): p for p in await self._pods(ctx)}
+        actions = reverting_actions(record, [pod_view(p) for p in pods.values()])
+        restarted = [a.pod for a in actions if a.kind == ActionKind.DELETE_POD and a.pod]
+        for action in actions:
+            if (
+                action.kind == ActionKind.REVERT
+                and action.pod
+                and not await self._revert_one(ctx, record, pods[action.pod])
+            ):
+                restarted.append(action.pod)
+        for pod in restarted:
+            await delete_pod(self.api, ctx.spec.namespace, pod)
+        detail = f" ({len(restarted)} pod(s) restarted: {', '.join(sorted(restarted))})" if restarted else ""
+        if record.template_patched:
+            return Step(record.to(SwapPhase.ROLLING_BACK, now, now + ctx.timeout, message=record.message + detail))
+        return finish_failed(record, now, quarantine, ctx.quarantine_seconds, detail)
+
+    async def _revert_one(self, ctx: SwapContext, record: SwapRecord, pod: Mapping[str, Any]) -> bool:
+        """Load the previous variant back on a swapped pod; ``False`` when it has to be restarted instead."""
+        target = ctx.target_for(pod, record.from_precision)
+        if target is None or target.version is None:
+            return False
+        try:
+            await self.http.load(target)
+            return await self.http.ready(target)
+        except InPlaceError as exc:
+            logger.warning("%s: pod %s could not go back in place: %s", ctx.spec.key, target.base_url, exc)
+            return False
+
+    async def _execute(self, ctx: SwapContext, record: SwapRecord, actions: Sequence[Action]) -> None:
+        for action in actions:
+            if action.kind == ActionKind.PATCH_TEMPLATE and action.container is not None:
+                await set_model_container(
+                    self.api, ctx.deployment_path, action.container, action.rolling_update, ctx.container_name
+                )
+            elif action.kind == ActionKind.RESTORE_STRATEGY and action.rolling_update:
+                await set_rolling_update(self.api, ctx.deployment_path, action.rolling_update)
+            elif action.kind == ActionKind.DELETE_POD and action.pod:
+                await delete_pod(self.api, ctx.spec.namespace, action.pod)

@@ -1,0 +1,117 @@
+"""The Kubernetes writes of actuation, each idempotent and retried on 409 with a fresh read.
+
+A JSON merge patch replaces lists whole, so changing the model container means writing the whole
+container list — computed from a read of the Deployment and sent with that read's
+``metadata.resourceVersion`` as a precondition. If anyone else wrote in between, the API answers
+409 Conflict; the write is recomputed from a fresh read and tried again (a few times). A write
+whose result is already in place is skipped, so repeating any step after a restart is harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Final, TypeVar
+
+from governor.actuate.kube import ApiError, KubeApi, api_path
+from governor.actuate.overrides import container_matches, model_container, with_container
+from governor.actuate.render import CR_API_VERSION
+from governor.model import ServiceSpec
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+CONFLICT_ATTEMPTS: Final = 6
+
+
+async def retry_conflicts(operation: Callable[[], Awaitable[T]], what: str, attempts: int = CONFLICT_ATTEMPTS) -> T:
+    """Run ``operation`` (which must read afresh each time) until it does not hit HTTP 409."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await operation()
+        except ApiError as exc:
+            if not exc.conflict or attempt == attempts:
+                raise
+            logger.info("%s: conflict (attempt %d/%d), retrying with a fresh read", what, attempt, attempts)
+            await asyncio.sleep(0.01 * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
+def cr_status_path(spec: ServiceSpec) -> str:
+    return api_path(CR_API_VERSION, "inferenceservices", spec.namespace, spec.name, "status")
+
+
+async def patch_cr_status(api: KubeApi, spec: ServiceSpec, patch: Mapping[str, Any]) -> None:
+    """Merge ``patch`` into the CR's status (a merge patch with no precondition: retried as is)."""
+    body = {"status": dict(patch)}
+    await retry_conflicts(lambda: api.patch(cr_status_path(spec), body), f"status of {spec.key}")
+
+
+async def set_model_container(
+    api: KubeApi,
+    path: str,
+    container: Mapping[str, Any],
+    rolling_update: Mapping[str, Any] | None,
+    container_name: str | None,
+) -> bool:
+    """Make the Deployment's model container (and rollingUpdate) equal to these; ``False`` if already so."""
+
+    async def attempt() -> bool:
+        current = await api.get(path)
+        spec = current.get("spec") or {}
+        template = spec.get("template") or {}
+        strategy_ok = rolling_update is None or _rolling_update(current) == dict(rolling_update)
+        if container_matches(model_container(template, container_name), container) and strategy_ok:
+            return False
+        patch: dict[str, Any] = {
+            "metadata": {"resourceVersion": (current.get("metadata") or {}).get("resourceVersion")},
+            "spec": {"template": {"spec": {"containers": with_container(template, container, container_name)}}},
+        }
+        if rolling_update is not None:
+            patch["spec"]["strategy"] = {"type": "RollingUpdate", "rollingUpdate": dict(rolling_update)}
+        await api.patch(path, patch)
+        return True
+
+    return await retry_conflicts(attempt, f"model container of {path}")
+
+
+async def set_rolling_update(api: KubeApi, path: str, rolling_update: Mapping[str, Any]) -> bool:
+    """Restore a Deployment's rollingUpdate parameters (no rollout: the template is untouched)."""
+
+    async def attempt() -> bool:
+        current = await api.get(path)
+        if _rolling_update(current) == dict(rolling_update):
+            return False
+        patch = {
+            "metadata": {"resourceVersion": (current.get("metadata") or {}).get("resourceVersion")},
+            "spec": {"strategy": {"type": "RollingUpdate", "rollingUpdate": dict(rolling_update)}},
+        }
+        await api.patch(path, patch)
+        return True
+
+    return await retry_conflicts(attempt, f"strategy of {path}")
+
+
+def _rolling_update(deployment: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(((deployment.get("spec") or {}).get("strategy") or {}).get("rollingUpdate") or {})
+
+
+async def list_pods(api: KubeApi, namespace: str, match_labels: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Pods carrying every label of ``match_labels`` (filtered here too: not every API filters)."""
+    selector = ",".join(f"{k}={v}" for k, v in sorted(match_labels.items()))
+    pods = await api.list(api_path("v1", "pods", namespace), label_selector=selector)
+    return [p for p in pods if _has_labels(p, match_labels)]
+
+
+def _has_labels(obj: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
+    have = (obj.get("metadata") or {}).get("labels") or {}
+    return all(have.get(k) == v for k, v in labels.items())
+
+
+async def delete_pod(api: KubeApi, namespace: str, name: str) -> None:
+    """Delete a pod so its Deployment recreates it from the template; a missing pod is already gone."""
+    try:
+        await api.delete(api_path("v1", "pods", namespace, name))
+    except ApiError as exc:
+        if not exc.not_found:
+            raise
