@@ -194,8 +194,7 @@ class _Run:
         if wanted == self.precision or self.spec.precision.variant(wanted) is None:
             return
         if self.spec.observe_only:
-            self._would(decision, workload)
-            return
+            return  # reported with the replicas, by scale()
         blocked = quarantined(self.quarantine, wanted, self.now)
         if blocked is not None:
             logger.info("%s: swap to %s refused: quarantined until %s", self.spec.key, wanted, iso(blocked.until))
