@@ -230,6 +230,7 @@ class _Run:
         )
         why = decision.summary if decision is not None else "requested"
         self.notes.append(Note("Normal", "PrecisionSwapStarted", f"{self.precision} → {wanted} ({strategy}): {why}"))
+        self.set(precision=self.precision.value)  # what the pods serve until the swap succeeds
         await self._advance(record, fresh=True)
 
     async def _advance(self, record: SwapRecord, fresh: bool = False) -> None:
