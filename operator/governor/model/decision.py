@@ -28,6 +28,10 @@ class Decision:
     reasons: tuple[str, ...]  # human-readable, most important first
     # Signal-wise raw recommendations before stabilisation ("latency", "gpu", "concurrency", ...).
     recommendations: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    # Pods a *rolling* precision swap may have out of service at once (the Deployment's
+    # ``maxUnavailable`` for this rollout), counting pods still starting; ``None`` = the
+    # workload's own setting (one at a time at maxReplicas). Set only while a swap is wanted.
+    swap_max_unavailable: int | None = None
 
     @property
     def swap(self) -> bool:

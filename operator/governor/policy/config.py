@@ -42,6 +42,9 @@ class PolicyConfig:
     # Seconds an in-place swap keeps one pod out of service (Triton model-control reload).
     in_place_swap_seconds: float = 20.0
     max_swaps_per_hour: int = 4
+    # A rolling swap (a pod restart each) goes straight to the first rung whose latency need
+    # fits within this share of maxReplicas, so a second rolling swap is rarely needed.
+    rolling_fit_share: float = 0.8
     # History kept in state (recommendations, scale events, swaps).
     history_seconds: float = 3600.0
 

@@ -107,6 +107,7 @@ def finish(
         direction=outcome.direction,
         reasons=reasons,
         recommendations=MappingProxyType(recs),
+        swap_max_unavailable=choice.max_unavailable,
     )
     return decision, state
 

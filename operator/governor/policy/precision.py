@@ -34,6 +34,7 @@ class LadderChoice:
     reason: str | None
     headroom_since: float | None
     new_swap: bool = False  # a swap starts with this decision
+    max_unavailable: int | None = None  # pods a rolling swap may restart at once (None: one at a time)
 
 
 @dataclass(frozen=True)
@@ -154,19 +155,23 @@ def choose(
 def _during_swap(spec: ServiceSpec, state: PolicyState, view: View, now: float, cfg: PolicyConfig) -> LadderChoice:
     """A swap is rolling: keep it, unless even its target is short at maxReplicas (then one more step down)."""
     target = state.target_precision or state.precision
-    keep = LadderChoice(target, f"swap to {target} in progress", None)
+    need = solve(latency_query(spec, view, _throughput(spec, target), cfg)) if view.fresh else None
+    variant = spec.precision.variant(target)
+    batch = _rolling_batch(spec, variant, _top_throughput(spec), need) if variant is not None else None
+    keep = LadderChoice(target, _with_batch(f"swap to {target} in progress", batch), None, max_unavailable=batch)
     lower = step_down_candidate(spec, target) if spec.precision.mode is PrecisionMode.AUTO else None
     if lower is None or not view.fresh or not _budget_left(state, now, cfg):
         return keep
-    need = solve(latency_query(spec, view, _throughput(spec, target), cfg))
     if need is None or need <= spec.max_replicas:
         return keep
+    lower, need_low = _carrying(spec, view, lower, cfg)
     gain = lower.relative_throughput / _throughput(spec, target) - 1.0
     why = (
         f"forecast {view.arrival_plan or 0.0:.1f} req/s needs {need} replicas at {target}, more than "
         f"maxReplicas {spec.max_replicas}; {lower.precision} adds {gain:.0%} capacity"
     )
-    return LadderChoice(lower.precision, why, None, True)
+    batch = _rolling_batch(spec, lower, _top_throughput(spec), need_low)
+    return LadderChoice(lower.precision, _with_batch(why, batch), None, True, batch)
 
 
 def _fixed(spec: ServiceSpec, served: Precision) -> LadderChoice:
@@ -196,6 +201,10 @@ def _step_down(
             return LadderChoice(served, f"{why}, the lowest precision allowed (quality floor {floor:g})", None)
         return None
     served_tp = _throughput(spec, served)
+    batch = None
+    if short:  # jump straight to the rung that maxReplicas can carry the load at
+        lower, need_low = _carrying(spec, view, lower, cfg)
+        batch = _rolling_batch(spec, lower, served_tp, need_low)
     relief, _, loss = swap_cost(spec, lower, state.replicas, cfg)
     ready_capacity = view.ready * view.capacity_ref * served_tp
     deficit = view.arrival_now > cfg.swap_deficit_factor * ready_capacity
@@ -217,7 +226,49 @@ def _step_down(
     if not _budget_left(state, now, cfg):
         spent = swaps_last_hour(state, now)
         return LadderChoice(served, f"{why}; not swapping: {spent} swaps in the last hour (cap)", None)
-    return LadderChoice(lower.precision, why, None, True)
+    return LadderChoice(lower.precision, _with_batch(why, batch), None, True, batch)
+
+
+def _carrying(spec: ServiceSpec, view: View, lower: Variant, cfg: PolicyConfig) -> tuple[Variant, int | None]:
+    """The rung a step down goes to from ``lower``, with its latency need.
+
+    An in-place swap steps one rung (another reload is 20 s away if it is not enough). A
+    rolling swap restarts pods, and a second one costs another start-up, so it goes straight
+    to the first rung whose need fits within ``rolling_fit_share`` of maxReplicas (else the
+    lowest allowed).
+    """
+    down = _rungs_of(spec).down
+    variant = lower
+    while True:
+        need = solve(latency_query(spec, view, variant.relative_throughput, cfg))
+        further = down.get(variant.precision)
+        rolling = swap_mode(variant) is SwapMode.ROLLING
+        if not rolling or need is None or need <= spec.max_replicas * cfg.rolling_fit_share or further is None:
+            return variant, need
+        variant = further
+
+
+def _rolling_batch(spec: ServiceSpec, variant: Variant, served_tp: float, need: int | None) -> int | None:
+    """Pods a rolling swap at maxReplicas should restart at once, or None for one at a time.
+
+    The smallest batch after which maxReplicas carries the latency need: with ``m`` of ``R``
+    pods at the new precision, capacity is ``m × new + (R − m) × old`` (in replicas at relative
+    throughput 1). New pods of a scale-up start at the new precision and count in ``m``. The
+    capacity dip (the batch serving nothing for one start-up) is accepted only because the
+    fleet is short anyway; a larger batch would add dip without carrying the load sooner.
+    """
+    new_tp = variant.relative_throughput
+    if swap_mode(variant) is not SwapMode.ROLLING or need is None or new_tp <= served_tp:
+        return None
+    top = spec.max_replicas
+    pods = math.ceil((min(need, top) * new_tp - top * served_tp) / (new_tp - served_tp) - 1e-9)
+    return min(pods, top) if pods > 1 else None
+
+
+def _with_batch(why: str, batch: int | None) -> str:
+    if batch is None:
+        return why
+    return f"{why}; rolling {batch} pods at once (the smallest batch that carries the load after one start-up)"
 
 
 def _pays_off(relief: float, loss: float, ratio: float, startup: float) -> bool:
@@ -254,6 +305,12 @@ def _step_up(spec: ServiceSpec, state: PolicyState, view: View, now: float, cfg:
         f"for {now - since:.0f} s; stepping up from {served}"
     )
     return LadderChoice(higher.precision, why, None, True)
+
+
+def _top_throughput(spec: ServiceSpec) -> float:
+    """Throughput of the ladder's top rung: pods not yet swapped are assumed to run it (a safe, larger batch)."""
+    rungs = _rungs_of(spec).rungs
+    return rungs[0].relative_throughput if rungs else 1.0
 
 
 def _throughput(spec: ServiceSpec, precision: Precision) -> float:

@@ -198,4 +198,4 @@ class GovernorController:
             state = PolicyState.initial(self.initial, view.precision)
         state = state.observed(replicas=view.replicas, precision=view.precision, swapping=view.swapping)
         decision, self._state = decide(view.spec, view.observation, state, view.now)
-        return Command(decision.replicas, decision.precision)
+        return Command(decision.replicas, decision.precision, decision.swap_max_unavailable)

@@ -45,6 +45,8 @@ class View:
 class Command:
     replicas: int
     precision: Precision
+    # Pods a rolling swap may have out of service at once (starting pods included); None: one at a time.
+    max_unavailable: int | None = None
 
 
 class Controller(Protocol):

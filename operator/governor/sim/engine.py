@@ -96,7 +96,7 @@ class _Run:
         )
 
     def apply(self, t: int, command: Command) -> None:
-        scaled, swapped = self.fleet.command(command.replicas, command.precision, t)
+        scaled, swapped = self.fleet.command(command.replicas, command.precision, t, command.max_unavailable)
         self.scale_actions += int(scaled)
         self.swaps += int(swapped)
         if swapped:

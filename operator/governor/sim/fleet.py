@@ -13,7 +13,10 @@ Swaps, as the target variant declares them:
   ``max_replicas`` it surges new pods at the new precision (up to ``surge_share`` of the
   desired count and never above ``max_replicas``) and deletes one old pod each time a new one
   becomes ready; at ``max_replicas`` there is no room to surge, so old pods restart one at a
-  time, each serving nothing for the start-up time.
+  time, each serving nothing for the start-up time. A controller may allow more for one
+  rollout (``max_unavailable``, like the Deployment's ``maxUnavailable``): old pods then
+  restart while fewer than that many pods are not ready (pods of a scale-up, which start at
+  the new precision, count).
 * **InPlace** (e.g. Triton model control): at most ``max(1, floor(in_place_share * N))`` ready
   pods at once stop serving for ``in_place_s`` while the server loads the other version.
 
@@ -70,6 +73,7 @@ class Fleet:
     target: Precision
     desired: int
     pods: list[Pod] = field(default_factory=list)
+    max_unavailable: int | None = None  # this rollout's allowance (None: one at a time at max)
     _next_event: float = math.inf
 
     @classmethod
@@ -106,8 +110,11 @@ class Fleet:
         return self._next_event
 
     # --- what the policy's command changes ------------------------------------------------
-    def command(self, replicas: int, precision: Precision, now: float) -> tuple[bool, bool]:
+    def command(
+        self, replicas: int, precision: Precision, now: float, max_unavailable: int | None = None
+    ) -> tuple[bool, bool]:
         """Apply a desired (replicas, precision); returns (scaled, swapped)."""
+        self.max_unavailable = max_unavailable
         replicas = max(0, min(replicas, self.config.max_replicas))
         swapped = precision != self.target and precision in self.variants
         if swapped:
@@ -182,9 +189,14 @@ class Fleet:
         if allowance > 0:
             for _ in range(min(allowance, len(old)) - surging):
                 self.pods.append(Pod(self.target, ready_at=now + self.config.startup_s, surge=True))
-            return
-        restarting = any(p.ready_at > now for p in self.pods)
-        if not restarting:
-            victim = old[0]
-            victim.precision = self.target
-            victim.ready_at = now + self.config.startup_s
+            if self.max_unavailable is None:
+                return
+        limit = self.max_unavailable if self.max_unavailable is not None else 1
+        unready = sum(1 for p in self.pods if p.ready_at > now)
+        for victim in old:
+            if unready >= limit:
+                break
+            if victim.ready_at <= now:
+                victim.precision = self.target
+                victim.ready_at = now + self.config.startup_s
+                unready += 1

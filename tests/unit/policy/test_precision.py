@@ -69,6 +69,29 @@ def test_rolling_swap_below_max_waits_for_replicas() -> None:
     assert decision.replicas > 8
 
 
+def test_rolling_swap_when_short_jumps_to_the_rung_that_carries_and_sizes_its_batch() -> None:
+    rolling = tuple(replace(v, swap_modes=(SwapMode.ROLLING,)) for v in VARIANTS)
+    spec = service(max_replicas=20, variants=rolling)
+    decision, _ = decide(spec, world(spec, 130.0, 20, Precision.BF16, 100.0), _state(20), 100.0)
+    # fp8 (×1.6) cannot carry it at 20 replicas: straight to int8, the lowest rung above the floor 0.98.
+    assert decision.precision == Precision.INT8
+    assert "fp8" not in decision.reasons[0]
+    need = decision.swap_max_unavailable
+    assert need is not None and 1 < need <= 20
+    assert f"rolling {need} pods at once" in decision.reasons[0]
+    # The batch is the smallest after which 20 pods carry the load: need×2 ≥ 20 + m.
+    light, _ = decide(spec, world(spec, 100.0, 20, Precision.BF16, 100.0), _state(20), 100.0)
+    assert light.swap_max_unavailable is None or light.swap_max_unavailable <= need
+
+
+def test_no_rolling_batch_when_max_replicas_carry_the_load() -> None:
+    rolling = tuple(replace(v, swap_modes=(SwapMode.ROLLING,)) for v in VARIANTS)
+    spec = service(max_replicas=20, variants=rolling)
+    decision, _ = decide(spec, world(spec, 20.0, 10, Precision.BF16, 100.0), _state(10), 100.0)
+    assert not decision.swap
+    assert decision.swap_max_unavailable is None
+
+
 def test_in_place_swap_relieves_a_deep_shortfall_below_max() -> None:
     spec = service(max_replicas=40)
     decision, _ = decide(spec, world(spec, 60.0, 8, Precision.BF16, 100.0), _state(8), 100.0)

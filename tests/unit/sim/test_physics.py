@@ -89,6 +89,21 @@ def test_rolling_swap_at_max_replicas_restarts_one_pod_at_a_time() -> None:
     assert fleet.capacity(360.0) == {Precision.INT4: pytest.approx(32.0)}
 
 
+def test_rolling_swap_with_max_unavailable_restarts_a_batch_counting_starting_pods() -> None:
+    fleet = Fleet.started(FleetConfig(startup_s=90, max_replicas=8), ROLLING, Precision.BF16, 6)
+    fleet.command(8, Precision.INT4, now=0.0, max_unavailable=5)
+    assert fleet.alive == 8
+    # Two new pods start at int4 (the new template) and count as unavailable: three old ones restart.
+    assert len(fleet.serving_pods(0.0)) == 3
+    assert sum(1 for p in fleet.pods if p.precision is Precision.INT4) == 5
+    fleet.command(8, Precision.INT4, now=90.0)  # the next tick asks for the default: one at a time
+    assert fleet.capacity(90.0)[Precision.INT4] == pytest.approx(5 * 8.0)
+    assert len(fleet.serving_pods(90.0)) == 7
+    for t in (180.0, 270.0, 360.0):
+        fleet.reconcile(t)
+    assert fleet.capacity(360.0) == {Precision.INT4: pytest.approx(64.0)}
+
+
 def test_rolling_swap_below_max_surges_without_losing_capacity() -> None:
     fleet = Fleet.started(FleetConfig(startup_s=90, max_replicas=10), ROLLING, Precision.BF16, 4)
     fleet.command(4, Precision.INT4, now=0.0)
