@@ -34,7 +34,13 @@ VARIANTS: list[dict[str, Any]] = [
         "resources": {"limits": {"nvidia.com/gpu": "1"}},
         "modelVersion": "2",
     },
-    {"precision": "int4", "relativeThroughput": 2.0, "relativeQuality": 0.95, "image": "server:bad", "modelVersion": "3"},
+    {
+        "precision": "int4",
+        "relativeThroughput": 2.0,
+        "relativeQuality": 0.95,
+        "image": "server:bad",
+        "modelVersion": "3",
+    },
 ]
 
 
@@ -118,7 +124,9 @@ class Rig:
         current = workload.replicas if workload is not None else 0
         served = Precision(status.get("precision") or spec.precision.preferred)
         wanted = current if replicas is None else replicas
-        direction = ScaleDirection.UP if wanted > current else ScaleDirection.DOWN if wanted < current else ScaleDirection.NONE
+        direction = (
+            ScaleDirection.UP if wanted > current else ScaleDirection.DOWN if wanted < current else ScaleDirection.NONE
+        )
         decision = Decision(
             self.now, current, wanted, served, precision or served, direction, (f"test asks for {wanted}",)
         )
@@ -128,9 +136,7 @@ class Rig:
         self.results.append(result)
         return result
 
-    async def until(
-        self, done: Callable[[ActuationResult], bool], ticks: int = 200, **kwargs: Any
-    ) -> ActuationResult:
+    async def until(self, done: Callable[[ActuationResult], bool], ticks: int = 200, **kwargs: Any) -> ActuationResult:
         for _ in range(ticks):
             result = await self.tick(**kwargs)
             if done(result):

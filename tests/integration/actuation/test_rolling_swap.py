@@ -30,7 +30,9 @@ async def test_rolling_swap_patches_only_the_model_container_and_never_drops_rea
     assert parse_iso(status["lastSwapTime"]) == rig.now
     container = rig.model_container()
     assert container["image"] == "server:fp8"
-    assert {"name": "QUANT", "value": "fp8"} in container["env"] and {"name": "PORT", "value": "8000"} in container["env"]
+    assert {"name": "QUANT", "value": "fp8"} in container["env"] and {"name": "PORT", "value": "8000"} in container[
+        "env"
+    ]
     assert container["resources"] == {"limits": {"nvidia.com/gpu": "1"}}
     assert rig.deployment()["spec"]["template"]["spec"]["containers"][1] == {"name": "sidecar", "image": "proxy:1"}
     assert rig.min_available_during(started) >= 3  # maxUnavailable 0: ready capacity never went down
@@ -115,8 +117,21 @@ async def test_a_restart_during_rollback_still_completes_the_rollback(rig: Rig) 
     await rig.until(lambda r: _swap(rig)["phase"] == "RollingBack", precision=Precision.INT4)
     # Killed right after recording RollingBack but before restoring the template: undo that write.
     rig.kube.client.patch(
-        "deployments", NS, "chat", {"spec": {"template": {"spec": {"containers": [
-            {**rig.model_container(), "image": "server:bad"}, {"name": "sidecar", "image": "proxy:1"}]}}}},
+        "deployments",
+        NS,
+        "chat",
+        {
+            "spec": {
+                "template": {
+                    "spec": {
+                        "containers": [
+                            {**rig.model_container(), "image": "server:bad"},
+                            {"name": "sidecar", "image": "proxy:1"},
+                        ]
+                    }
+                }
+            }
+        },
     )
     assert rig.model_container()["image"] == "server:bad"
     rig.actuator = Actuator(rig.api, rig.actuator.http)
@@ -130,10 +145,10 @@ async def test_template_writes_retry_injected_conflicts_with_a_fresh_read(rig: R
     conflicts: list[str] = []
 
     def deployment_conflicts(req: object) -> bool:
-        if getattr(req, "name", None) == "chat" and getattr(req, "subresource", None) is None and len(conflicts) < 3:
-            if "deployments" in str(getattr(req, "resource", "")):
-                conflicts.append("hit")
-                return True
+        ours = getattr(req, "name", None) == "chat" and getattr(req, "subresource", None) is None
+        if ours and "deployments" in str(getattr(req, "resource", "")) and len(conflicts) < 3:
+            conflicts.append("hit")
+            return True
         return False
 
     rig.kube.emulator.conflict_rules.append(deployment_conflicts)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from governor.actuate.kube import ApiError
 from governor.actuate.swap import parse_iso
+from governor.model import Precision
 from tests.integration.actuation.rig import NS, Rig, service_body
 
 
@@ -35,7 +36,11 @@ async def test_target_mode_scales_through_the_scale_subresource(rig: Rig) -> Non
             "apiVersion": "apps/v1",
             "kind": "Deployment",
             "metadata": {"name": "legacy", "namespace": NS},
-            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "legacy"}}, "template": legacy["spec"]["template"]},
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": {"app": "legacy"}},
+                "template": legacy["spec"]["template"],
+            },
         },
         NS,
     )
@@ -44,7 +49,12 @@ async def test_target_mode_scales_through_the_scale_subresource(rig: Rig) -> Non
     body["spec"]["scaleTargetRef"] = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "legacy"}
     rig.create(body, replicas=1)
     seen: list[str] = []
-    rig.kube.emulator.conflict_rules.append(lambda req: seen.append(str(req.subresource)) is not None and False)
+
+    def record_writes(req: object) -> bool:  # a conflict rule that only watches: it never answers 409
+        seen.append(str(getattr(req, "subresource", None)))
+        return False
+
+    rig.kube.emulator.conflict_rules.append(record_writes)
     result = await rig.tick(replicas=3)
     assert result.replicas == 3
     assert rig.kube.client.get("deployments", NS, "legacy")["spec"]["replicas"] == 3
@@ -82,8 +92,6 @@ async def test_manual_scale_hold_survives_an_operator_restart(rig: Rig) -> None:
 async def test_observe_only_changes_nothing_and_reports_what_it_would_do(rig: Rig) -> None:
     rig.create(service_body("chat", observeOnly=True), replicas=2)
     version = rig.deployment()["metadata"]["resourceVersion"]
-    from governor.model import Precision
-
     for _ in range(3):
         result = await rig.tick(replicas=5, precision=Precision.FP8)
     assert result.replicas == 2 and not result.swapping
