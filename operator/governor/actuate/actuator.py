@@ -125,7 +125,7 @@ class Actuator:
     ) -> ActuationResult:
         run = _Run(self, spec, dict(annotations or {}), self._known(spec, actuation_status), now)
         if workload is not None:
-            await run.swap(decision, workload)
+            await run.swap(decision)
             await run.scale(decision, workload)
         await run.flush()
         return run.result(workload)
@@ -185,7 +185,7 @@ class _Run:
 
     # ---- precision -------------------------------------------------------------------------
 
-    async def swap(self, decision: Decision | None, workload: WorkloadState) -> None:
+    async def swap(self, decision: Decision | None) -> None:
         record = self.record
         if record is not None and record.active:
             await self._advance(record)
@@ -327,7 +327,8 @@ class _Run:
             would["precision"] = precision.value
         else:
             would.pop("precision", None)
-        would.pop("reasons", None) if "replicas" not in would else None
+        if "replicas" not in would:
+            would.pop("reasons", None)
         self.set(wouldScale=would or None)
 
     # ---- result ----------------------------------------------------------------------------
