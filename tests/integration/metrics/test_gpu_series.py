@@ -6,6 +6,7 @@ lookback window. DCGM series reach services through kube-state-metrics' ``kube_p
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -50,7 +51,12 @@ async def test_dcgm_and_agent_gpu_signals(prometheus_url: str) -> None:
     specs = [_spec("llm", "dcgm", dcgm_ns), _spec("chat", "agent", agent_ns), _spec("idle", "agent", agent_ns)]
     src = PrometheusSource(HttpQueryClient(PrometheusSettings(url=prometheus_url)))
     try:
-        obs = await src.observe(specs, time.time())
+        deadline = time.monotonic() + 15
+        while True:  # written samples are queryable at once; allow a busy Prometheus a moment
+            obs = await src.observe(specs, time.time())
+            if obs[specs[0].key].gpu_utilization_mean is not None or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.2)
     finally:
         await src.aclose()
     dcgm, agent, idle = (obs[s.key] for s in specs)
