@@ -213,7 +213,8 @@ class _Run:
             return
         variant = spec.precision.variant(wanted)
         in_place = variant is not None and SwapMode.IN_PLACE in variant.swap_modes and variant.model_version
-        strategy = SwapStrategy.IN_PLACE if in_place else choose_strategy(view.replicas, spec.max_replicas)
+        batch = decision.swap_max_unavailable if decision is not None else None
+        strategy = SwapStrategy.IN_PLACE if in_place else choose_strategy(view.replicas, spec.max_replicas, batch)
         phase = SwapPhase.IN_PLACE if in_place else SwapPhase.ROLLING
         timeout = spec.precision.swap_timeout_seconds
         record = SwapRecord(
@@ -227,6 +228,7 @@ class _Run:
             previous_container=view.container,
             previous_rolling_update=view.rolling_update,
             template_patched=phase == SwapPhase.ROLLING,
+            max_unavailable=max(1, batch or 1),
         )
         why = decision.summary if decision is not None else "requested"
         self.notes.append(Note("Normal", "PrecisionSwapStarted", f"{self.precision} → {wanted} ({strategy}): {why}"))

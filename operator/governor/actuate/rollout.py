@@ -84,9 +84,12 @@ def _progress_failed(conditions: Sequence[Mapping[str, Any]]) -> bool:
     )
 
 
-def choose_strategy(replicas: int, max_replicas: int) -> SwapStrategy:
-    """Surge one pod at a time, unless the service already runs at maxReplicas (no room for a surge pod)."""
-    return SwapStrategy.ONE_AT_A_TIME if replicas >= max_replicas else SwapStrategy.SURGE
+def choose_strategy(replicas: int, max_replicas: int, max_unavailable: int | None = None) -> SwapStrategy:
+    """Surge one pod at a time, unless the service already runs at maxReplicas (no room for a surge pod):
+    then one replica at a time, or the batch the decision engine asked for (``Decision.swap_max_unavailable``)."""
+    if replicas < max_replicas:
+        return SwapStrategy.SURGE
+    return SwapStrategy.BATCH if max_unavailable is not None and max_unavailable > 1 else SwapStrategy.ONE_AT_A_TIME
 
 
 def rolling_forward(
@@ -96,7 +99,9 @@ def rolling_forward(
     if not container_matches(view.container, target):
         if now > record.deadline:
             return fail(record, now, "the new template could not be written before the swap timeout", timeout)
-        strategy = rolling_update_for(SwapStrategy.SURGE if record.phase == SwapPhase.FINALIZING else record.strategy)
+        strategy = rolling_update_for(
+            SwapStrategy.SURGE if record.phase == SwapPhase.FINALIZING else record.strategy, record.max_unavailable
+        )
         return Step(record, actions=(Action(ActionKind.PATCH_TEMPLATE, container=target, rolling_update=strategy),))
     if view.complete:
         return finish_succeeded(record, now)
@@ -118,7 +123,7 @@ def rolling_back(
     """``RollingBack``: restore the previous container, wait for that rollout, then quarantine and stop."""
     previous = record.previous_container
     if previous is not None and not container_matches(view.container, previous):
-        rolling_update = rolling_update_for(record.strategy)
+        rolling_update = rolling_update_for(record.strategy, record.max_unavailable)
         return Step(
             record, actions=(Action(ActionKind.PATCH_TEMPLATE, container=previous, rolling_update=rolling_update),)
         )

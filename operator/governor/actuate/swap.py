@@ -49,6 +49,7 @@ ACTIVE_PHASES: Final = frozenset(
 class SwapStrategy(StrEnum):
     SURGE = "RollingSurge"  # maxSurge 1, maxUnavailable 0: ready capacity never drops
     ONE_AT_A_TIME = "RollingOneAtATime"  # maxSurge 0, maxUnavailable 1: at maxReplicas, no room for a surge pod
+    BATCH = "RollingBatch"  # maxSurge 0, maxUnavailable N: at maxReplicas, N chosen by the decision engine
     IN_PLACE = "InPlace"  # pods reload the model; at most inPlaceMaxUnavailable of them at once
 
 
@@ -84,6 +85,7 @@ class SwapRecord:
     in_flight: tuple[tuple[str, float], ...] = ()  # (pod, since) asked to load the new version
     message: str = ""
     finished_at: float | None = None
+    max_unavailable: int = 1  # pods out of service at once for the RollingBatch strategy
 
     @property
     def active(self) -> bool:
@@ -115,6 +117,7 @@ class SwapRecord:
             "podsFailed": list(self.pods_failed),
             "inFlight": [{"pod": pod, "since": iso(since)} for pod, since in self.in_flight],
             "message": self.message,
+            "maxUnavailable": self.max_unavailable,
             "previousContainer": dict(self.previous_container) if self.previous_container is not None else None,
             "previousRollingUpdate": (
                 dict(self.previous_rolling_update) if self.previous_rolling_update is not None else None
@@ -149,6 +152,7 @@ class SwapRecord:
                 ),
                 message=str(data.get("message") or ""),
                 finished_at=parse_iso(data.get("finishedAt")),
+                max_unavailable=max(1, int(data.get("maxUnavailable") or 1)),
             )
         except (KeyError, ValueError, TypeError):
             return None
@@ -235,8 +239,12 @@ SURGE_ROLLING_UPDATE: Final[Mapping[str, Any]] = {"maxSurge": 1, "maxUnavailable
 ONE_AT_A_TIME_ROLLING_UPDATE: Final[Mapping[str, Any]] = {"maxSurge": 0, "maxUnavailable": 1}
 
 
-def rolling_update_for(strategy: SwapStrategy) -> Mapping[str, Any]:
-    return ONE_AT_A_TIME_ROLLING_UPDATE if strategy == SwapStrategy.ONE_AT_A_TIME else SURGE_ROLLING_UPDATE
+def rolling_update_for(strategy: SwapStrategy, max_unavailable: int = 1) -> Mapping[str, Any]:
+    if strategy == SwapStrategy.ONE_AT_A_TIME:
+        return ONE_AT_A_TIME_ROLLING_UPDATE
+    if strategy == SwapStrategy.BATCH:
+        return {"maxSurge": 0, "maxUnavailable": max(1, max_unavailable)}
+    return SURGE_ROLLING_UPDATE
 
 
 def fail(record: SwapRecord, now: float, message: str, timeout: float) -> Step:

@@ -113,7 +113,7 @@ class Rig:
             self.controller.step(self.now)
 
     async def tick(
-        self, replicas: int | None = None, precision: Precision | None = None, dt: float = 1.0
+        self, replicas: int | None = None, precision: Precision | None = None, dt: float = 1.0, batch: int | None = None
     ) -> ActuationResult:
         self.now += dt
         self.controller.step(self.now)
@@ -128,7 +128,14 @@ class Rig:
             ScaleDirection.UP if wanted > current else ScaleDirection.DOWN if wanted < current else ScaleDirection.NONE
         )
         decision = Decision(
-            self.now, current, wanted, served, precision or served, direction, (f"test asks for {wanted}",)
+            self.now,
+            current,
+            wanted,
+            served,
+            precision or served,
+            direction,
+            (f"test asks for {wanted}",),
+            swap_max_unavailable=batch,
         )
         annotations = (cr.get("metadata") or {}).get("annotations") or {}
         result = await self.actuator.apply(spec, decision, workload, status, self.now, annotations)

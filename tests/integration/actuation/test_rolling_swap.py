@@ -55,6 +55,16 @@ async def test_at_max_replicas_the_swap_goes_one_replica_at_a_time_and_restores_
     assert rig.deployment()["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}
 
 
+async def test_at_max_replicas_the_decision_engine_may_ask_for_a_bigger_batch(rig: Rig) -> None:
+    rig.create(service_body("chat", maxReplicas=4), replicas=4)
+    started = rig.now
+    await rig.tick(precision=Precision.FP8, batch=2)
+    assert _swap(rig)["strategy"] == "RollingBatch"
+    assert rig.deployment()["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": 0, "maxUnavailable": 2}
+    await rig.until(_finished, precision=Precision.FP8, batch=2)
+    assert rig.status()["precision"] == "fp8" and rig.min_available_during(started) >= 2
+
+
 async def test_no_scale_down_during_a_swap(rig: Rig) -> None:
     rig.create(service_body("chat"), replicas=3)
     await rig.tick(precision=Precision.FP8)

@@ -275,3 +275,13 @@ def test_quarantine_round_trip_and_expiry() -> None:
     entries = parse_quarantine([QuarantineEntry(Precision.INT4, T + 10, "bad").to_dict(), {"precision": "nope"}])
     assert [e.precision for e in entries] == [Precision.INT4]
     assert quarantined(entries, Precision.INT4, T) is not None and quarantined(entries, Precision.INT4, T + 11) is None
+
+
+def test_a_batch_asked_by_the_decision_engine_at_max_replicas() -> None:
+    assert choose_strategy(4, 4, 2) == SwapStrategy.BATCH
+    assert choose_strategy(4, 4, 1) == SwapStrategy.ONE_AT_A_TIME
+    assert choose_strategy(3, 4, 2) == SwapStrategy.SURGE  # below maxReplicas ready capacity never drops
+    rec = record(SwapPhase.ROLLING, SwapStrategy.BATCH, max_unavailable=2)
+    step = rolling_forward(rec, view(OLD), NEW, T + 1, TIMEOUT)
+    assert step.actions[0].rolling_update == {"maxSurge": 0, "maxUnavailable": 2}
+    assert SwapRecord.from_dict(rec.to_dict()) == rec
