@@ -29,8 +29,12 @@ def stabilize(desired: int, current: int, history: History, now: float, behavior
     """The stabilised recommendation; ``history`` holds earlier raw recommendations."""
     up_cutoff = now - behavior.scale_up.stabilization_window_seconds
     down_cutoff = now - behavior.scale_down.stabilization_window_seconds
-    up = min([desired, *(r for t, r in history if t > up_cutoff)])
-    down = max([desired, *(r for t, r in history if t > down_cutoff)])
+    up = down = desired
+    for t, r in history:  # one plain loop: this runs for every service on every tick
+        if r < up and t > up_cutoff:
+            up = r
+        if r > down and t > down_cutoff:
+            down = r
     return min(max(current, up), down)
 
 
@@ -93,8 +97,25 @@ def within_tolerance(ratio: float, tolerance: float) -> bool:
     return abs(ratio - 1.0) <= tolerance
 
 
+_MEMORY: dict[int, tuple[Behavior, tuple[float, float]]] = {}
+
+
 def memory_seconds(behavior: Behavior) -> tuple[float, float]:
-    """How long recommendations and scale events matter: (longest window, longest policy period)."""
+    """How long recommendations and scale events matter: (longest window, longest policy period).
+
+    Memoised per ``Behavior`` object (checked by identity), as it runs for every service.
+    """
+    entry = _MEMORY.get(id(behavior))
+    if entry is not None and entry[0] is behavior:
+        return entry[1]
+    if len(_MEMORY) > 100_000:
+        _MEMORY.clear()
+    result = _memory_seconds(behavior)
+    _MEMORY[id(behavior)] = (behavior, result)
+    return result
+
+
+def _memory_seconds(behavior: Behavior) -> tuple[float, float]:
     windows = max(behavior.scale_up.stabilization_window_seconds, behavior.scale_down.stabilization_window_seconds)
     periods = [p.period_seconds for p in (*behavior.scale_up.policies, *behavior.scale_down.policies)]
     return float(max(windows, 1)), float(max(periods, default=1))

@@ -44,7 +44,7 @@ class Prepared:
     state: PolicyState  # as observed, with a finished swap noticed
     updates: dict[str, Any]  # state fields phase 1 learned (applied with phase 3's)
     plan_query: LatencyQuery | None  # at the throughput replicas are planned for now
-    up_query: LatencyQuery | None  # at the step-up candidate's throughput
+    up_throughput: float  # the step-up candidate's throughput (its search is built only when needed)
 
 
 def decide(
@@ -61,9 +61,7 @@ def prepare(spec: ServiceSpec, obs: Observation, state: PolicyState, now: float,
     plan_tp = _planning_throughput(spec, state.precision, state.target_precision)
     up = ladder.step_up_candidate(spec, state.precision)
     up_tp = min(plan_tp, up.relative_throughput) if up is not None else plan_tp
-    return Prepared(
-        view, state, updates, latency_query(spec, view, plan_tp, cfg), latency_query(spec, view, up_tp, cfg)
-    )
+    return Prepared(view, state, updates, latency_query(spec, view, plan_tp, cfg), up_tp)
 
 
 def _notice_swap_end(spec: ServiceSpec, state: PolicyState, now: float) -> PolicyState:
@@ -93,7 +91,7 @@ def finish(
     choice = ladder.choose(spec, state, view, need_plan, now, cfg)
     latency_need = need_plan
     if choice.new_swap and relative_throughput(spec, choice.precision) < relative_throughput(spec, state.precision):
-        latency_need = solver(prep.up_query)
+        latency_need = solver(latency_query(spec, view, prep.up_throughput, cfg))
     recs = _recommendations(spec, view, latency_need)
     outcome = _replicas(spec, state, view, recs, choice, now)
     state = _next_state(spec, state, prep.updates, choice, outcome, now, cfg)

@@ -191,8 +191,10 @@ def _step_down(
     served = state.precision
     if need is None or view.capacity_ref is None or view.arrival_now is None:
         return None
-    breaching = breach(spec, view)
     short = need > spec.max_replicas
+    breaching = breach(spec, view)
+    if not short and breaching is None:  # the common case: neither rule can fire
+        return None
     lower = step_down_candidate(spec, served)
     if lower is None:
         if short:

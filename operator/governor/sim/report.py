@@ -29,7 +29,8 @@ class Summary:
     gpu_hours: float
     quality_lost: float  # 1 - time-weighted relative quality
     quality_min: float
-    swaps_per_hour: float
+    swaps_per_hour: float  # swaps ÷ run length: extrapolated for runs shorter than an hour
+    swaps: int
     max_swaps_in_an_hour: int  # most swaps inside any sliding 3600 s window
     scale_actions_per_hour: float
 
@@ -58,6 +59,7 @@ def summarize(result: RunResult) -> Summary:
         quality_lost=1.0 - result.quality_mean,
         quality_min=result.quality_min,
         swaps_per_hour=result.swaps / hours,
+        swaps=result.swaps,
         max_swaps_in_an_hour=max_in_window(result.swap_times, 3600.0),
         scale_actions_per_hour=result.scale_actions / hours,
     )
@@ -65,8 +67,9 @@ def summarize(result: RunResult) -> Summary:
 
 HEADER = (
     f"{'policy':<16} {'SLO att.':>9} {'violating':>10} {'p99 s':>7} {'GPU-h':>7} {'quality lost':>12} "
-    f"{'swaps/h':>8} {'scale/h':>8}"
+    f"{'swaps':>5} {'max/1h':>6} {'avg/h':>6} {'scale/h':>8}"
 )
+NOTE = "swaps: started in the run; max/1h: most inside any sliding hour; avg/h: swaps ÷ run length (extrapolated)"
 
 
 def table(summaries: list[Summary]) -> str:
@@ -74,8 +77,10 @@ def table(summaries: list[Summary]) -> str:
     for s in summaries:
         lines.append(
             f"{s.policy:<16} {s.attainment * 100:8.3f}% {s.violations:10.0f} {s.p99_s:7.2f} {s.gpu_hours:7.2f} "
-            f"{s.quality_lost * 100:11.2f}% {s.swaps_per_hour:8.2f} {s.scale_actions_per_hour:8.1f}"
+            f"{s.quality_lost * 100:11.2f}% {s.swaps:5d} {s.max_swaps_in_an_hour:6d} {s.swaps_per_hour:6.2f} "
+            f"{s.scale_actions_per_hour:8.1f}"
         )
+    lines.append(NOTE)
     return "\n".join(lines)
 
 
