@@ -18,6 +18,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("governor.sim.entry", "compare Governor with HPA, KPA and others on one load"),
     "demo": ("governor.demo.entry", "run the operator against an embedded Kubernetes emulator"),
     "validate": ("governor.validate", "validate InferenceService manifests offline"),
+    "prometheus-rules": ("governor.metrics.rules_entry", "print the Prometheus recording rules Governor reads"),
 }
 
 

@@ -106,6 +106,12 @@ class PrometheusSettings:
     service_label: str = knob(
         "PROMETHEUS_SERVICE_LABEL", str, "service", "Series label holding the pod's governor.dev/service (relabeled)."
     )
+    recording_rules: str = knob(
+        "PROMETHEUS_RECORDING_RULES",
+        _choice("auto", "on", "off"),
+        "auto",
+        "Read Governor's recorded series (governor prometheus-rules): auto-detect, on or off.",
+    )
     scrape_fallback: bool = knob(
         "SCRAPE_FALLBACK", _bool, True, "Scrape pods directly while Prometheus is unreachable."
     )

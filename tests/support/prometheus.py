@@ -91,15 +91,20 @@ class Target:
     labels: Labels
 
 
-@contextlib.contextmanager
-def prometheus(
-    workdir: Path, targets: Sequence[Target] = (), scrape_interval: str = "1s", extra_args: Sequence[str] = ()
-) -> Iterator[str]:
-    """Run Prometheus scraping ``targets`` until the block exits; yields its base URL."""
-    binary = require_binary("prometheus")
-    workdir.mkdir(parents=True, exist_ok=True)
-    config = {
-        "global": {"scrape_interval": scrape_interval, "scrape_timeout": scrape_interval},
+def write_config(
+    workdir: Path,
+    targets: Sequence[Target] = (),
+    scrape_interval: str = "1s",
+    rule_files: Sequence[Path] = (),
+    evaluation_interval: str = "15s",
+) -> Path:
+    """Write ``prometheus.yml`` (scrape jobs, rule files); call ``reload`` after a change."""
+    config: dict[str, Any] = {
+        "global": {
+            "scrape_interval": scrape_interval,
+            "scrape_timeout": scrape_interval,
+            "evaluation_interval": evaluation_interval,
+        },
         "scrape_configs": [
             {
                 "job_name": "models",
@@ -109,12 +114,39 @@ def prometheus(
         if targets
         else [],
     }
-    (workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
+    if rule_files:
+        config["rule_files"] = [str(path) for path in rule_files]
+    path = workdir / "prometheus.yml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def reload(base_url: str) -> None:
+    """Make Prometheus re-read its configuration and rule files (``--web.enable-lifecycle``)."""
+    request = urllib.request.Request(base_url + "/-/reload", data=b"", method="POST")
+    with urllib.request.urlopen(request, timeout=60) as resp:
+        if resp.status != 200:
+            raise RuntimeError(f"reload answered {resp.status}")
+
+
+@contextlib.contextmanager
+def prometheus(
+    workdir: Path,
+    targets: Sequence[Target] = (),
+    scrape_interval: str = "1s",
+    extra_args: Sequence[str] = (),
+    rule_files: Sequence[Path] = (),
+    evaluation_interval: str = "15s",
+) -> Iterator[str]:
+    """Run Prometheus scraping ``targets`` (and evaluating ``rule_files``) until the block exits; yields its URL."""
+    binary = require_binary("prometheus")
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = write_config(workdir, targets, scrape_interval, rule_files, evaluation_interval)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     argv = [
         binary,
-        f"--config.file={workdir / 'prometheus.yml'}",
+        f"--config.file={config}",
         f"--storage.tsdb.path={workdir / 'data'}",
         f"--web.listen-address=127.0.0.1:{port}",
         "--web.enable-remote-write-receiver",

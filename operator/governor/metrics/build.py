@@ -20,6 +20,10 @@ def build_source(settings: Settings, pod_lister: PodLister, agent_lister: AgentL
     if not prom.url:
         return scrape
     primary = PrometheusSource(
-        HttpQueryClient(prom), service_label=prom.service_label, window=prom.rate_window, pod_lister=pod_lister
+        HttpQueryClient(prom),
+        service_label=prom.service_label,
+        window=prom.rate_window,
+        pod_lister=pod_lister,
+        recording_rules=prom.recording_rules,
     )
     return FallbackSource(primary, scrape if prom.scrape_fallback else None)

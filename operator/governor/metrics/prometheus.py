@@ -23,6 +23,7 @@ from governor.metrics.histogram import share_within
 from governor.metrics.presets import Preset, preset_for
 from governor.metrics.promql import UnsafeQuery, render
 from governor.metrics.queries import SIGNAL_LABEL, SLO_BUCKET, QueryBuilder
+from governor.metrics.rules import GPU_SOURCES, RecordedQueries
 from governor.metrics.source import MetricsUnavailable, PodLister, ready_replicas
 from governor.model import Observation, Sample, ServiceKey, ServiceSpec
 
@@ -54,9 +55,15 @@ class PrometheusSource:
         pod_lister: PodLister | None = None,
         layout_ttl_seconds: float = 300.0,
         max_workers: int = 4,
+        recording_rules: str = "auto",
     ) -> None:
+        if recording_rules not in ("auto", "on", "off"):
+            raise ValueError(f"recording_rules must be auto, on or off, not {recording_rules!r}")
         self.client = client
         self.builder = QueryBuilder(service_label=service_label, window=window)
+        self.recorded = RecordedQueries(self.builder)
+        self.recording_rules = recording_rules
+        self._detected: dict[str, tuple[float, bool]] = {}  # rule group → (valid until, rules loaded)
         self.pod_lister = pod_lister
         self.layout_ttl = layout_ttl_seconds
         self.queries_issued = 0  # cumulative, for the operator's own metrics and benchmarks
@@ -91,14 +98,19 @@ class PrometheusSource:
         for spec in specs:
             by_preset[preset_for(spec.metrics.preset)].append(spec)
             by_gpu[spec.metrics.gpu_source].add(spec.key)
+        thresholds = [{spec.slo.latency_ms / 1000.0 for spec in group} for group in by_preset.values()]
+        groups = [p.name for p in by_preset] + [g for g in by_gpu if g in GPU_SOURCES]
+        detection = asyncio.ensure_future(self._recorded_groups(groups))  # concurrent with the layouts
+        slo_les = await asyncio.gather(*(self._slo_buckets(p, t) for p, t in zip(by_preset, thresholds, strict=True)))
+        recorded = await detection
         jobs: list[Job] = []
-        for preset, group in by_preset.items():
+        for (preset, group), slo_le in zip(by_preset.items(), slo_les, strict=True):
             keys = frozenset(spec.key for spec in group)
-            slo_le = await self._slo_buckets(preset, {spec.slo.latency_ms / 1000.0 for spec in group})
-            exprs = (self.builder.traffic(preset), self.builder.latency(preset, slo_le), self.builder.load(preset))
+            q: QueryBuilder | RecordedQueries = self.recorded if preset.name in recorded else self.builder
+            exprs = (q.traffic(preset), q.latency(preset, slo_le), q.load(preset))
             jobs += [Job(expr, keys) for expr in exprs if expr]
         for source, gpu_keys in by_gpu.items():
-            expr = self.builder.gpu(source)
+            expr = (self.recorded if source in recorded else self.builder).gpu(source)
             if expr:
                 jobs.append(Job(expr, frozenset(gpu_keys)))
         for spec in specs:
@@ -124,6 +136,25 @@ class PrometheusSource:
             except UnsafeQuery as exc:
                 log.warning("%s: override for %s refused: %s", spec.key, signal, exc)
         return jobs
+
+    async def _recorded_groups(self, groups: Sequence[str]) -> frozenset[str]:
+        """The rule groups whose recorded series the tick reads (detected once, then cached)."""
+        if self.recording_rules != "auto":
+            return frozenset(groups) if self.recording_rules == "on" else frozenset()
+        now = time.monotonic()
+        unknown = [g for g in groups if self._detected.get(g, (0.0, False))[0] <= now]
+        if unknown:
+            markers = self.recorded.markers(unknown)
+            try:
+                rows = await self._run(self.recorded.detect(markers))
+            except QueryRejected as exc:
+                log.warning("recording-rule detection query rejected: %s", exc)
+                rows = []
+            present = {row.get("metric", {}).get("__name__") for row in rows}
+            for group, marker in markers.items():
+                self._detected[group] = (now + self.layout_ttl, marker in present)
+                log.info("Prometheus %s: %s", group, "recorded series" if marker in present else "raw queries")
+        return frozenset(g for g in groups if self._detected[g][1])
 
     async def _slo_buckets(self, preset: Preset, thresholds_seconds: Collection[float]) -> tuple[str, ...]:
         """The ``le`` values around each threshold (and ``+Inf``), from the cached bucket layout."""

@@ -27,6 +27,7 @@ SIGNAL_LABEL = "governor_signal"
 SLO_BUCKET = "slo_bucket"
 QUANTILES = (("latency_p50_ms", 0.5), ("latency_p95_ms", 0.95), ("latency_p99_ms", 0.99))
 POD_SERVICE_LABEL = "label_governor_dev_service"  # kube-state-metrics' name for governor.dev/service
+Part = tuple[str, str]  # (signal, PromQL returning that signal by (namespace, service))
 
 
 @dataclass(frozen=True)
@@ -58,38 +59,53 @@ class QueryBuilder:
         return f"sum by ({self.by}) (rate({selector}[{self.window}]))"
 
     def traffic(self, preset: Preset) -> str | None:
-        parts = [tag(self.rate_sum(preset.requests), "request_rate")]
-        if preset.errors or preset.successes:
-            parts.append(tag(self.error_rate(preset), "error_rate"))
-        return join(parts)
+        return join([tag(expr, signal) for signal, expr in self.traffic_parts(preset)])
 
-    def error_rate(self, preset: Preset) -> str:
-        requests = self.rate_sum(preset.requests)
+    def traffic_parts(self, preset: Preset) -> list[Part]:
+        parts = [("request_rate", self.rate_sum(preset.requests))]
+        if preset.errors or preset.successes:
+            parts.append(("error_rate", self.error_rate(preset)))
+        return parts
+
+    def error_rate(self, preset: Preset, requests: str | None = None) -> str:
+        """Failed requests per second; ``requests`` may name a series already holding the request rate."""
+        requests = requests or self.rate_sum(preset.requests)
         if preset.successes is not None:
             return f"clamp_min({requests} - {self.rate_sum((preset.successes,))}, 0)"
         # No failure series yet but requests flowing means zero failures, not missing data.
         return f"({self.rate_sum(preset.errors)}) or ({requests} * 0)"
 
     def latency(self, preset: Preset, slo_le: Sequence[str]) -> str | None:
-        parts: list[str] = []
+        parts = [tag(expr, signal) for signal, expr in self.quantile_parts(preset)]
+        if preset.latency is not None and slo_le:
+            parts.append(tag(self.bucket_rates(preset, self.le_matcher(slo_le)), SLO_BUCKET))
+        return join(parts)
+
+    def bucket_rates(self, preset: Preset, extra: str = "") -> str:
+        """Per-service rates of the latency histogram's buckets, ``by (..., le)``."""
+        if preset.latency is None:
+            raise ValueError(f"preset {preset.name} has no latency histogram")
+        selector = self.select(Series(preset.latency.bucket), extra)
+        return f"sum by ({self.by}, le) (rate({selector}[{self.window}]))"
+
+    @staticmethod
+    def le_matcher(slo_le: Sequence[str]) -> str:
+        return f"le=~{quote('|'.join(regex_literal(v) for v in slo_le))}"
+
+    def quantile_parts(self, preset: Preset, bucket_rates: str | None = None) -> list[Part]:
+        """p50/p95/p99 in milliseconds, from the histogram (over ``bucket_rates`` when given) or the summary."""
         if preset.latency is not None:
-            hist, ms = preset.latency, 1000.0 * preset.latency.seconds_per_unit
-            rates = f"sum by ({self.by}, le) (rate({self.select(Series(hist.bucket))}[{self.window}]))"
-            parts += [tag(f"histogram_quantile({q}, {rates}) * {ms:g}", name) for name, q in QUANTILES]
-            if slo_le:
-                le = f"le=~{quote('|'.join(regex_literal(v) for v in slo_le))}"
-                parts.append(
-                    tag(
-                        f"sum by ({self.by}, le) (rate({self.select(Series(hist.bucket), le)}[{self.window}]))",
-                        SLO_BUCKET,
-                    )
-                )
-        elif preset.latency_summary is not None:
+            ms = 1000.0 * preset.latency.seconds_per_unit
+            rates = bucket_rates or self.bucket_rates(preset)
+            return [(name, f"histogram_quantile({q}, {rates}) * {ms:g}") for name, q in QUANTILES]
+        if preset.latency_summary is not None:
             ms = 1000.0 * preset.summary_seconds_per_unit
+            parts = []
             for name, q in QUANTILES:
                 summary = self.select(preset.latency_summary, f"quantile={quote(str(q))}")
-                parts.append(tag(f"max by ({self.by}) ({summary}) * {ms:g}", name))
-        return join(parts)
+                parts.append((name, f"max by ({self.by}) ({summary}) * {ms:g}"))
+            return parts
+        return []
 
     def layout(self, preset: Preset) -> str | None:
         """The histogram's bucket bounds, to pick the buckets around each SLO threshold."""
@@ -98,24 +114,26 @@ class QueryBuilder:
         return f"count by (le) ({self.select(Series(preset.latency.bucket))})"
 
     def load(self, preset: Preset) -> str | None:
-        parts: list[str] = []
+        return join([tag(expr, signal) for signal, expr in self.load_parts(preset)])
+
+    def load_parts(self, preset: Preset) -> list[Part]:
+        parts: list[Part] = []
         if preset.queue is not None:
-            parts.append(tag(f"sum by ({self.by}) ({self.select(preset.queue)})", "queue_depth"))
+            parts.append(("queue_depth", f"sum by ({self.by}) ({self.select(preset.queue)})"))
         if preset.running is not None:
-            parts.append(tag(f"sum by ({self.by}) ({self.select(preset.running)})", "running_requests"))
+            parts.append(("running_requests", f"sum by ({self.by}) ({self.select(preset.running)})"))
         if preset.cache_hits is not None:
             hits = self.rate_sum((preset.cache_hits,))
             if preset.cache_lookups is not None:
-                ratio = f"{hits} / {self.rate_sum((preset.cache_lookups,))}"
+                parts.append(("cache_hit_ratio", f"{hits} / {self.rate_sum((preset.cache_lookups,))}"))
             elif preset.cache_misses is not None:
-                ratio = f"{hits} / ({hits} + {self.rate_sum((preset.cache_misses,))})"
-            else:
-                ratio = ""
-            if ratio:
-                parts.append(tag(ratio, "cache_hit_ratio"))
-        return join(parts)
+                parts.append(("cache_hit_ratio", f"{hits} / ({hits} + {self.rate_sum((preset.cache_misses,))})"))
+        return parts
 
     def gpu(self, source: str) -> str | None:
+        return join([tag(expr, signal) for signal, expr in self.gpu_parts(source)])
+
+    def gpu_parts(self, source: str) -> list[Part]:
         if source == "dcgm":
             util = f"({self._dcgm_pods(DCGM_GPU_UTIL)} / 100)"
             mem = f"({self._dcgm_pods(f'{DCGM_FB_USED} / ({DCGM_FB_USED} + {DCGM_FB_FREE})')})"
@@ -124,15 +142,13 @@ class QueryBuilder:
             util = self._agent(f'{AGENT_GPU_UTIL}{{service!=""}}')
             mem = self._agent(f'{AGENT_MEM_USED}{{service!=""}} / {AGENT_MEM_TOTAL}{{service!=""}}')
         else:
-            return None
-        return join(
-            [
-                tag(f"avg by ({self.by}) ({util})", "gpu_utilization_mean"),
-                tag(f"max by ({self.by}) ({util})", "gpu_utilization_max"),
-                tag(f"avg by ({self.by}) ({mem})", "gpu_memory_used_mean"),
-                tag(f"max by ({self.by}) ({mem})", "gpu_memory_used_max"),
-            ]
-        )
+            return []
+        return [
+            ("gpu_utilization_mean", f"avg by ({self.by}) ({util})"),
+            ("gpu_utilization_max", f"max by ({self.by}) ({util})"),
+            ("gpu_memory_used_mean", f"avg by ({self.by}) ({mem})"),
+            ("gpu_memory_used_max", f"max by ({self.by}) ({mem})"),
+        ]
 
     @staticmethod
     def _dcgm_pods(expr: str) -> str:

@@ -1,0 +1,142 @@
+"""Prometheus recording rules that precompute every batched signal, and the queries that read them.
+
+At thousands of services the latency query is the expensive one: ``rate`` over every bucket
+series, recomputed by Prometheus for each of the three ``histogram_quantile`` calls. Recording
+rules move that work into Prometheus' rule evaluation, done once per evaluation interval: the
+bucket rates are recorded once per (namespace, service, le) and the quantiles are computed from
+the recorded rates. A collection tick then only selects precomputed series.
+
+Rules are generated from the same ``QueryBuilder`` parts as the raw queries, so both paths
+compute the same thing. Names follow Prometheus' ``level:metric:operations`` convention:
+``namespace_service:governor_vllm_latency_p99_ms:rate1m`` (level = the labels kept, metric =
+``governor_<preset or GPU source>_<signal>``, operations = what was applied).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from governor.metrics.presets import PRESETS, Preset
+from governor.metrics.queries import SLO_BUCKET, Part, QueryBuilder, join, tag
+
+GPU_SOURCES = ("agent", "dcgm")
+RATE_SIGNALS = frozenset({"request_rate", "error_rate", "cache_hit_ratio"})
+DEFAULT_EVALUATION_INTERVAL = "15s"
+
+
+@dataclass(frozen=True)
+class Rule:
+    record: str
+    expr: str
+
+
+@dataclass(frozen=True)
+class RecordedQueries:
+    """Names of the recorded series, the rules that record them and the tick's queries over them."""
+
+    builder: QueryBuilder
+
+    @property
+    def level(self) -> str:
+        return f"namespace_{self.builder.service_label}"
+
+    def name(self, group: str, signal: str, ops: str | None = None) -> str:
+        return f"{self.level}:governor_{group}_{signal}:{ops or self._ops(signal)}"
+
+    def _ops(self, signal: str) -> str:
+        if signal in RATE_SIGNALS or signal.startswith("latency_"):
+            return "rate" + re.sub(r"[^a-zA-Z0-9]", "_", self.builder.window)
+        if signal in ("queue_depth", "running_requests"):
+            return "sum"
+        return "max" if signal.endswith("_max") else "avg"
+
+    def _quantile_name(self, preset: Preset, signal: str) -> str:
+        # A summary's quantiles are the largest over the pods, not computed from a rate.
+        return self.name(preset.name, signal, None if preset.latency is not None else "max")
+
+    # The rules ---------------------------------------------------------------------------
+
+    def preset_rules(self, preset: Preset) -> list[Rule]:
+        b = self.builder
+        requests = self.name(preset.name, "request_rate")
+        rules = [Rule(requests, b.rate_sum(preset.requests))]
+        if preset.errors or preset.successes:
+            rules.append(Rule(self.name(preset.name, "error_rate"), b.error_rate(preset, requests)))
+        if preset.latency is not None:
+            bucket = self.name(preset.name, "latency_bucket")
+            rules.append(Rule(bucket, b.bucket_rates(preset)))
+            # Quantiles over the series recorded just above (same group, same evaluation): the rate
+            # is computed once per evaluation, not once per quantile.
+            rules += [Rule(self.name(preset.name, s), e) for s, e in b.quantile_parts(preset, bucket)]
+        else:
+            rules += [Rule(self._quantile_name(preset, s), e) for s, e in b.quantile_parts(preset)]
+        rules += [Rule(self.name(preset.name, s), e) for s, e in b.load_parts(preset)]
+        return rules
+
+    def gpu_rules(self, source: str) -> list[Rule]:
+        return [Rule(self.name(source, s), e) for s, e in self.builder.gpu_parts(source)]
+
+    def groups(self, interval: str = DEFAULT_EVALUATION_INTERVAL) -> list[dict[str, Any]]:
+        """Rule groups for every preset and GPU source, in Prometheus' rules-file shape."""
+        groups = [(f"governor-{p.name}", self.preset_rules(p)) for p in PRESETS.values()]
+        groups += [(f"governor-gpu-{source}", self.gpu_rules(source)) for source in GPU_SOURCES]
+        return [
+            {"name": name, "interval": interval, "rules": [{"record": r.record, "expr": r.expr} for r in rules]}
+            for name, rules in groups
+        ]
+
+    # The tick's queries over the recorded series -------------------------------------------
+
+    def markers(self, groups: Iterable[str]) -> dict[str, str]:
+        """One recorded name per group whose presence shows the group's rules are loaded."""
+        return {group: self.name(group, "request_rate" if group not in GPU_SOURCES else "gpu_utilization_mean")
+                for group in groups}  # fmt: skip
+
+    def detect(self, markers: Mapping[str, str]) -> str:
+        names = "|".join(sorted(markers.values()))
+        return f'group by (__name__) ({{__name__=~"{names}"}})'
+
+    def traffic(self, preset: Preset) -> str | None:
+        return self._select(preset.name, self.builder.traffic_parts(preset))
+
+    def latency(self, preset: Preset, slo_le: Sequence[str]) -> str | None:
+        parts = [tag(self._quantile_name(preset, s), s) for s, _ in self.builder.quantile_parts(preset)]
+        if preset.latency is not None and slo_le:
+            bucket = self.name(preset.name, "latency_bucket")
+            parts.append(tag(f"{bucket}{{{self.builder.le_matcher(slo_le)}}}", SLO_BUCKET))
+        return join(parts)
+
+    def load(self, preset: Preset) -> str | None:
+        return self._select(preset.name, self.builder.load_parts(preset))
+
+    def gpu(self, source: str) -> str | None:
+        return self._select(source, self.builder.gpu_parts(source))
+
+    def _select(self, group: str, parts: Sequence[Part]) -> str | None:
+        return join([tag(self.name(group, signal), signal) for signal, _ in parts])
+
+
+def rules_file(builder: QueryBuilder, interval: str = DEFAULT_EVALUATION_INTERVAL) -> dict[str, Any]:
+    """A Prometheus ``rule_files`` document."""
+    return {"groups": RecordedQueries(builder).groups(interval)}
+
+
+def prometheus_rule(
+    builder: QueryBuilder,
+    interval: str = DEFAULT_EVALUATION_INTERVAL,
+    name: str = "governor-recording-rules",
+    namespace: str = "governor-system",
+    labels: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The same rules as a Prometheus Operator ``PrometheusRule`` object."""
+    metadata: dict[str, Any] = {"name": name, "namespace": namespace}
+    metadata["labels"] = {"app.kubernetes.io/name": "governor", **(labels or {})}
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": metadata,
+        "spec": rules_file(builder, interval),
+    }
