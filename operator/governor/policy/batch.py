@@ -66,6 +66,7 @@ def _solve_all(queries: Sequence[LatencyQuery | None]) -> list[int | None]:
         np.array([q.latency for q in picked], dtype=np.float64),
         np.array([q.quantile for q in picked], dtype=np.float64),
         np.array([q.limit for q in picked], dtype=np.int64),
+        np.array([q.burst for q in picked], dtype=np.float64),
     )
     for i, value in zip(index, result.tolist(), strict=True):
         out[i] = int(value)

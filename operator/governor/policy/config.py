@@ -45,6 +45,11 @@ class PolicyConfig:
     # A rolling swap (a pod restart each) goes straight to the first rung whose latency need
     # fits within this share of maxReplicas, so a second rolling swap is rarely needed.
     rolling_fit_share: float = 0.8
+    # Burstiness (G/G/c): the request rate is a mean over this window (the metrics' rate window);
+    # ca² is learned from the forecast's one-step residuals with this EWMA weight, capped here.
+    rate_window_seconds: float = 60.0
+    burst_weight: float = 0.1
+    max_arrival_scv: float = 25.0
     # History kept in state (recommendations, scale events, swaps).
     history_seconds: float = 3600.0
 

@@ -76,13 +76,26 @@ def slo_attainable(service_time: float, latency: float, quantile: float) -> bool
     return math.exp(-latency / service_time) <= 1.0 - quantile
 
 
+def burst_factor(arrival_scv: float, service_scv: float = 1.0) -> float:
+    """Allen–Cunneen / Kingman scale of the G/G/c wait over M/M/c: ``(ca² + cs²) / 2``, at least 1."""
+    return max((arrival_scv + service_scv) / 2.0, 1.0)
+
+
 def replicas_for_latency(
-    arrival: float, service_rate: float, service_time: float, latency: float, quantile: float, limit: int
+    arrival: float,
+    service_rate: float,
+    service_time: float,
+    latency: float,
+    quantile: float,
+    limit: int,
+    burst: float = 1.0,
 ) -> int:
     """Smallest ``c`` with ``P(T <= latency) >= quantile``; ``limit`` when none up to it does.
 
     ``arrival`` and ``service_rate`` in requests/s, ``service_time`` and ``latency`` in seconds.
-    Zero arrivals need zero servers (bounds are applied by the caller).
+    Zero arrivals need zero servers (bounds are applied by the caller). ``burst`` (see
+    ``burst_factor``) stretches the M/M/c wait: the wait keeps Erlang C's probability of
+    waiting but its conditional mean is ``burst`` times longer (G/G/c, Allen–Cunneen).
     """
     if arrival <= 0.0:
         return 0
@@ -97,7 +110,7 @@ def replicas_for_latency(
         if n <= load:
             continue
         delay = _c_from_b(n, load, blocking)
-        theta = n * service_rate - arrival
+        theta = (n * service_rate - arrival) / burst
         tail = _response_tail(delay, theta, nu, latency) if attainable else delay * math.exp(-theta * budget)
         if tail <= allowed:
             return n
@@ -111,6 +124,7 @@ def replicas_for_latency_many(
     latency: FloatArray,
     quantile: FloatArray,
     limit: IntArray,
+    burst: FloatArray | None = None,
 ) -> IntArray:
     """``replicas_for_latency`` element-wise over arrays (same recurrence, vectorised over services).
 
@@ -130,6 +144,7 @@ def replicas_for_latency_many(
     attainable = np.exp(-t * nu) <= allowed
     budget = np.maximum(t - service_time[idx], 0.0)
     lim = limit[idx]
+    stretch = np.ones(idx.size) if burst is None else burst[idx]
     blocking = np.ones(idx.size)
     pending = np.ones(idx.size, dtype=bool)
     n = 0
@@ -140,15 +155,15 @@ def replicas_for_latency_many(
             stable = pending & (n > load)
             if stable.any():
                 delay = n * blocking / (n - load * (1.0 - blocking))
-                tail = _response_tail_many(delay, n * rate - lam, nu, t, attainable, budget)
+                tail = _response_tail_many(delay, (n * rate - lam) / stretch, nu, t, attainable, budget)
                 met = stable & (tail <= allowed)
                 result[idx[met]] = n
                 pending &= ~met
             pending &= lim > n
             if pending.sum() < 0.7 * pending.size:
                 idx, lim = idx[pending], lim[pending]
-                lam, rate, load, allowed, nu, t, budget, blocking = (
-                    x[pending] for x in (lam, rate, load, allowed, nu, t, budget, blocking)
+                lam, rate, load, allowed, nu, t, budget, blocking, stretch = (
+                    x[pending] for x in (lam, rate, load, allowed, nu, t, budget, blocking, stretch)
                 )
                 attainable = attainable[pending]
                 pending = np.ones(idx.size, dtype=bool)

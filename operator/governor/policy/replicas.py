@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from governor.model.spec import ServiceSpec
 from governor.policy.behavior import within_tolerance
 from governor.policy.config import PolicyConfig
-from governor.policy.queueing import replicas_for_latency
+from governor.policy.queueing import burst_factor, replicas_for_latency
 from governor.policy.signals import View
 
 
@@ -28,6 +28,7 @@ class LatencyQuery:
     latency: float
     quantile: float
     limit: int
+    burst: float = 1.0  # G/G/c stretch of the wait, ``queueing.burst_factor``
 
 
 def latency_query(spec: ServiceSpec, view: View, throughput: float, cfg: PolicyConfig) -> LatencyQuery | None:
@@ -38,7 +39,13 @@ def latency_query(spec: ServiceSpec, view: View, throughput: float, cfg: PolicyC
     service_time = view.service_time if view.service_time and view.service_time > 0.0 else 1.0 / rate
     limit = max(spec.max_replicas * cfg.search_limit_factor, spec.max_replicas + 1)
     return LatencyQuery(
-        view.arrival_plan, rate, service_time, spec.slo.latency_ms / 1000.0, spec.slo.latency_quantile, limit
+        view.arrival_plan,
+        rate,
+        service_time,
+        spec.slo.latency_ms / 1000.0,
+        spec.slo.latency_quantile,
+        limit,
+        burst_factor(view.arrival_scv),
     )
 
 
@@ -46,7 +53,7 @@ def solve(query: LatencyQuery | None) -> int | None:
     if query is None:
         return None
     return replicas_for_latency(
-        query.arrival, query.service_rate, query.service_time, query.latency, query.quantile, query.limit
+        query.arrival, query.service_rate, query.service_time, query.latency, query.quantile, query.limit, query.burst
     )
 
 

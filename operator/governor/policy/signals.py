@@ -40,6 +40,7 @@ class View:
     in_flight: float | None  # running + queued requests
     p99_ms: float | None
     attainment: float | None
+    arrival_scv: float = 1.0  # learned ca² of arrivals (1.0 until learned)
 
 
 def relative_throughput(spec: ServiceSpec, precision: object) -> float:
@@ -68,7 +69,7 @@ def read(
         if lost is None:
             lost = state.data_seen_at if state.data_seen_at is not None else now
         view = View(False, max(now - lost, 0.0), ready, None, None, None, state.capacity_ref, state.service_time,
-                    util, in_flight, p99, attainment)  # fmt: skip
+                    util, in_flight, p99, attainment, state.arrival_scv or 1.0)  # fmt: skip
         return view, {"data_lost_at": lost}
     hit = _fresh(obs.cache_hit_ratio, age, now)
     arrival = max(rate, 0.0) * (1.0 - min(max(hit or 0.0, 0.0), 1.0))
@@ -77,16 +78,41 @@ def read(
     surge = _saturated_arrival(spec, state, queue_seen, ready, util, capacity, cfg)
     arrival_now = max(arrival, surge or 0.0)
     sample_at = obs.request_rate.at
+    scv = _learn_scv(state, arrival, sample_at, cfg)
     holt = state.forecast.update(arrival_now, sample_at, cfg.forecast_alpha, cfg.forecast_beta)
     horizon = spec.startup_seconds + cfg.forecast_extra_seconds + max(now - sample_at, 0.0)
     forecast = holt.predict(horizon, arrival_now, cfg.forecast_max_growth)
     drain = min(cfg.backlog_drain_seconds, max(spec.startup_seconds, 1.0))
     plan = max(arrival_now, forecast) + (queued or 0.0) / drain
     view = View(True, 0.0, ready, arrival_now, plan, forecast, capacity, service_time, util, in_flight, p99,
-                attainment)  # fmt: skip
+                attainment, scv if scv is not None else 1.0)  # fmt: skip
     updates = {"forecast": holt, "data_seen_at": now, "data_lost_at": None, "capacity_ref": capacity,
-               "service_time": service_time, "queue_seen": queue_seen}  # fmt: skip
+               "service_time": service_time, "queue_seen": queue_seen, "arrival_scv": scv}  # fmt: skip
     return view, updates
+
+
+def _learn_scv(state: PolicyState, arrival: float, sample_at: float, cfg: PolicyConfig) -> float | None:
+    """Learned ca² after this rate sample: an EWMA of the forecast's squared one-step residual.
+
+    A rate over a window ``T`` of a renewal process with ca² has variance ``≈ ca²·λ/T``. Two
+    samples ``g ≤ T`` apart share ``T - g`` of their window, so their difference has variance
+    ``≈ 2·ca²·λ·g/T²``; hence ``ca² ≈ residual²·T² / (2·g·λ)``. Floored at 1 (never below
+    Poisson: the M/M/c model stays the least it plans for) and capped at ``max_arrival_scv``.
+    """
+    holt = state.forecast
+    if holt.level is None or holt.at is None or sample_at <= holt.at:
+        return state.arrival_scv
+    gap = min(sample_at - holt.at, cfg.rate_window_seconds)
+    mean = max(holt.level, arrival)
+    if mean <= 0.0:
+        return state.arrival_scv
+    residual = arrival - (holt.level + holt.trend * gap)
+    window = cfg.rate_window_seconds
+    measured = min(max(residual * residual * window * window / (2.0 * gap * mean), 1.0), cfg.max_arrival_scv)
+    previous = state.arrival_scv
+    if previous is None:
+        return measured
+    return (1.0 - cfg.burst_weight) * previous + cfg.burst_weight * measured
 
 
 def _queue_history(seen: tuple[tuple[float, float], ...], sample: Sample | None) -> tuple[tuple[float, float], ...]:

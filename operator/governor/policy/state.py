@@ -33,6 +33,8 @@ class PolicyState:
     data_lost_at: float | None = None  # when the request rate went missing (None while present)
     # The two latest distinct (queue depth, sample time) samples, oldest first, for the queue's growth rate.
     queue_seen: tuple[tuple[float, float], ...] = ()
+    # Learned squared coefficient of variation of inter-arrival times (ca², 1.0 for Poisson).
+    arrival_scv: float | None = None
 
     @classmethod
     def initial(cls, replicas: int, precision: Precision) -> PolicyState:
@@ -77,6 +79,7 @@ class PolicyState:
             "dataSeenAt": self.data_seen_at,
             "dataLostAt": self.data_lost_at,
             "queueSeen": [list(pair) for pair in self.queue_seen],
+            "arrivalScv": self.arrival_scv,
         }
 
     @classmethod
@@ -101,6 +104,7 @@ class PolicyState:
             data_seen_at=_opt_float(data.get("dataSeenAt")),
             data_lost_at=_opt_float(data.get("dataLostAt")),
             queue_seen=tuple((float(v), float(t)) for v, t in data.get("queueSeen") or ()),
+            arrival_scv=_opt_float(data.get("arrivalScv")),
         )
 
 
