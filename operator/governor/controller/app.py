@@ -72,7 +72,6 @@ class Controller:
 
     def configure_kopf(self, kopf_settings: kopf.OperatorSettings) -> None:
         kopf_settings.posting.level = logging.WARNING  # Governor posts its own, specific Events
-        kopf_settings.persistence.finalizer = "governor.dev/finalizer"
         kopf_settings.watching.server_timeout = 300
         kopf_settings.networking.request_timeout = 30
 

@@ -47,8 +47,12 @@ def build_registry(controller: Controller) -> kopf.OperatorRegistry:
     async def updated(body: kopf.Body, **_: Any) -> None:
         await _changed(controller, body)
 
-    @kopf.on.delete(GROUP, VERSION, PLURAL, optional=True, registry=registry)
-    async def deleted(body: kopf.Body, **_: Any) -> None:
+    # A watch-event handler, not @kopf.on.delete: no finalizer, so deleting an InferenceService never
+    # hangs on a stopped operator; owned objects go with it through their ownerReferences anyway.
+    @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)
+    async def deleted(type: str | None, body: kopf.Body, **_: Any) -> None:
+        if type != "DELETED":
+            return
         try:
             await controller.service_deleted(body)
         except ApiError as exc:
