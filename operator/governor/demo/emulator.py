@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 import attrs
 import jsonpatch
 import kmock
+from kmock._internal.rendering import ReactionMismatchError  # raised by a depleted reaction
 
 T = TypeVar("T")
 
@@ -108,7 +109,7 @@ class _FastDispatch(kmock.RawHandler):
             if self._accepts(payload, request) and not payload._disabled.is_set():
                 try:
                     return await payload(request)
-                except kmock.ReactionMismatchError:
+                except ReactionMismatchError:
                     payload._disabled.set()
                 except NotImplementedError:
                     pass
