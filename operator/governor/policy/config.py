@@ -50,6 +50,9 @@ class PolicyConfig:
     rate_window_seconds: float = 60.0
     burst_weight: float = 0.1
     max_arrival_scv: float = 25.0
+    # While the observed latency meets the SLO, the GPU-utilisation signal only guards against
+    # saturation: it counts at this utilisation instead of the spec's (lower) target.
+    gpu_guard_utilization: float = 0.9
     # History kept in state (recommendations, scale events, swaps).
     history_seconds: float = 3600.0
 

@@ -93,9 +93,10 @@ def finish(
     if choice.new_swap and relative_throughput(spec, choice.precision) < relative_throughput(spec, state.precision):
         latency_need = solver(latency_query(spec, view, prep.up_throughput, cfg))
     recs = _recommendations(spec, view, latency_need)
-    outcome = _replicas(spec, state, view, recs, choice, now)
+    counting = _counting(spec, view, recs, cfg)
+    outcome = _replicas(spec, state, view, counting, choice, now)
     state = _next_state(spec, state, prep.updates, choice, outcome, now, cfg)
-    reasons = _reasons(spec, view, recs, choice.reason, outcome)
+    reasons = _reasons(spec, view, counting, choice.reason, outcome)
     decision = Decision(
         at=now,
         current_replicas=outcome.current,
@@ -120,6 +121,27 @@ def _recommendations(spec: ServiceSpec, view: View, latency_need: int | None) ->
         if value is not None:
             recs[name] = value
     return recs
+
+
+def _counting(spec: ServiceSpec, view: View, recs: dict[str, int], cfg: PolicyConfig) -> dict[str, int]:
+    """The signals that set the count: the GPU target is a guard once the latency signal has data.
+
+    The latency signal (G/G/c) sizes the fleet. The GPU-utilisation signal counts at the spec's
+    target only when the latency signal is missing or the observed latency shows risk (p99 above
+    the SLO latency or attainment below the objective); otherwise it counts at the higher guard
+    ``cfg.gpu_guard_utilization``, so latency-driven scale-downs stop short of a saturated GPU.
+    """
+    if "gpu" not in recs or "latency" not in recs:
+        return recs
+    slo = spec.slo
+    at_risk = (view.p99_ms is not None and view.p99_ms > slo.latency_ms) or (
+        view.attainment is not None and view.attainment < slo.objective
+    )
+    target = spec.targets.gpu_utilization or 0.0
+    if at_risk or target >= cfg.gpu_guard_utilization:
+        return recs
+    guard = replicas_for_gpu(spec, view, cfg.gpu_guard_utilization)
+    return {**recs, "gpu": guard} if guard is not None else recs
 
 
 def _replicas(

@@ -57,9 +57,14 @@ def solve(query: LatencyQuery | None) -> int | None:
     )
 
 
-def replicas_for_gpu(spec: ServiceSpec, view: View) -> int | None:
-    """HPA's formula ``ceil(ready × utilisation / target)``, unchanged inside the tolerance band."""
-    target = spec.targets.gpu_utilization
+def replicas_for_gpu(spec: ServiceSpec, view: View, target: float | None = None) -> int | None:
+    """HPA's formula ``ceil(ready × utilisation / target)``, unchanged inside the tolerance band.
+
+    ``target`` defaults to the spec's GPU-utilisation target (``None`` there: no signal).
+    """
+    if spec.targets.gpu_utilization is None:
+        return None
+    target = target if target is not None else spec.targets.gpu_utilization
     if target is None or target <= 0.0 or view.gpu_utilization is None or view.ready <= 0:
         return None
     ratio = view.gpu_utilization / target

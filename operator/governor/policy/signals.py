@@ -96,8 +96,10 @@ def _learn_scv(state: PolicyState, arrival: float, sample_at: float, cfg: Policy
 
     A rate over a window ``T`` of a renewal process with ca² has variance ``≈ ca²·λ/T``. Two
     samples ``g ≤ T`` apart share ``T - g`` of their window, so their difference has variance
-    ``≈ 2·ca²·λ·g/T²``; hence ``ca² ≈ residual²·T² / (2·g·λ)``. Floored at 1 (never below
-    Poisson: the M/M/c model stays the least it plans for) and capped at ``max_arrival_scv``.
+    ``≈ 2·ca²·λ·g/T²``; hence ``ca² ≈ residual²·T² / (2·g·λ)``. Each sample is capped at
+    ``max_arrival_scv``; the average is not floored here (a floor per sample would bias it up),
+    but ``burst_factor`` never plans for less than Poisson. The average starts from
+    the Poisson value 1.0, so one noisy first sample does not size the fleet.
     """
     holt = state.forecast
     if holt.level is None or holt.at is None or sample_at <= holt.at:
@@ -108,10 +110,8 @@ def _learn_scv(state: PolicyState, arrival: float, sample_at: float, cfg: Policy
         return state.arrival_scv
     residual = arrival - (holt.level + holt.trend * gap)
     window = cfg.rate_window_seconds
-    measured = min(max(residual * residual * window * window / (2.0 * gap * mean), 1.0), cfg.max_arrival_scv)
-    previous = state.arrival_scv
-    if previous is None:
-        return measured
+    measured = min(residual * residual * window * window / (2.0 * gap * mean), cfg.max_arrival_scv)
+    previous = 1.0 if state.arrival_scv is None else state.arrival_scv  # a Poisson prior
     return (1.0 - cfg.burst_weight) * previous + cfg.burst_weight * measured
 
 
