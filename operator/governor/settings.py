@@ -128,7 +128,9 @@ class AlertingSettings:
     receivers_namespace: str = knob(
         "RECEIVERS_NAMESPACE", str, "governor-system", "Namespace of the receivers ConfigMap and Secrets."
     )
-    queue_limit: int = knob("ALERT_QUEUE_LIMIT", _positive_int, 10000, "Most notifications held while receivers are down.")
+    queue_limit: int = knob(
+        "ALERT_QUEUE_LIMIT", _positive_int, 10000, "Most notifications held while receivers are down."
+    )
 
 
 @dataclass(frozen=True)

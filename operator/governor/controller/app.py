@@ -38,11 +38,12 @@ def entry_from_body(body: Mapping[str, Any]) -> Entry:
     uid, generation = str(meta.get("uid", "")), int(meta.get("generation", 1) or 1)
     status = dict(body.get("status") or {})
     status.pop("kopf", None)
+    annotations = {str(k): str(v) for k, v in (meta.get("annotations") or {}).items()}
     try:
         spec = parse_service(body)
     except InvalidSpec as exc:
-        return Entry(key, uid, generation, None, exc.errors, status)
-    return Entry(key, uid, generation, spec, (), status)
+        return Entry(key, uid, generation, None, exc.errors, status, annotations)
+    return Entry(key, uid, generation, spec, (), status, annotations)
 
 
 @dataclass

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from governor.actuate.actuator import Actuator, ConditionUpdate, merge_status
 from governor.actuate.kube import ApiError, KubeApi, api_path
 from governor.actuate.render import CR_API_VERSION
 from governor.actuate.workloads import (
@@ -24,7 +25,6 @@ from governor.actuate.workloads import (
     apply_owned,
     read_deployments,
     read_workload,
-    scale,
     workload_name,
 )
 from governor.controller import events
@@ -32,7 +32,7 @@ from governor.controller.metrics import OperatorMetrics
 from governor.controller.protocols import MetricsSource, NoAlerts, Policy, TickHook, TickReport
 from governor.controller.registry import Entry, ServiceRegistry
 from governor.controller.status import Seen, build_status, changed
-from governor.model import Decision, Observation, ScaleDirection, ServiceKey, ServiceSpec
+from governor.model import Decision, Observation, Precision, ScaleDirection, ServiceKey, ServiceSpec
 from governor.model import conditions as cond
 
 logger = logging.getLogger(__name__)
@@ -46,7 +46,8 @@ class Runtime:
     status: dict[str, Any] = field(default_factory=dict)
     written_at: float = 0.0
     policy_state: Any = None
-    last_scale_time: float | None = None
+    swapping: bool = False  # actuation reported a precision swap under way (no scale-down meanwhile)
+    conditions: tuple[ConditionUpdate, ...] = ()  # actuation's last condition updates
     workload_missing: bool | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -62,8 +63,12 @@ class ControlLoop:
     tick_seconds: float = 10.0
     heartbeat_seconds: float = 60.0
     hook: TickHook = field(default_factory=NoAlerts)
+    actuator: Actuator | None = None  # None → a default Actuator over ``api``
     clock: Callable[[], float] = time.time
     _runtime: dict[ServiceKey, Runtime] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._actuator = self.actuator if self.actuator is not None else Actuator(self.api)
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -77,9 +82,15 @@ class ControlLoop:
         """Start from the status the object already carries (a restarted operator keeps its conditions)."""
         if entry.key not in self._runtime:
             self._runtime[entry.key] = Runtime(status=dict(entry.status), written_at=self.clock())
+            restore = getattr(self.hook, "restore", None)
+            if restore is not None:
+                restore(entry.key, entry.status)
 
     def forget(self, key: ServiceKey) -> None:
         self._runtime.pop(key, None)
+        forget = getattr(self.hook, "forget", None)
+        if forget is not None:
+            forget(key)
 
     def status_of(self, key: ServiceKey) -> Mapping[str, Any]:
         return self._runtime[key].status if key in self._runtime else {}
@@ -164,11 +175,12 @@ class ControlLoop:
             observation = obs.get(spec.key) or Observation(at=now, source="none")
             decision = None
             if workload is not None:
-                decision = await self._decide_and_act(spec, workload, observation, runtime, now)
+                decision = await self._decide_and_act(entry, spec, workload, observation, runtime, now)
             elif spec.owned:
                 await self.ensure_owned(entry)
             await self._report_workload(entry, runtime, workload, error)
-            seen = Seen(entry, workload, error, observation, decision, runtime.last_scale_time)
+            self._merge_alerts(spec, runtime)
+            seen = Seen(entry, workload, error, observation, decision, runtime.conditions)
             await self.write_status(seen, now)
             return decision
 
@@ -188,34 +200,48 @@ class ControlLoop:
         return None, f"{ref.kind} {spec.namespace}/{ref.name} named by spec.scaleTargetRef does not exist"
 
     async def _decide_and_act(
-        self, spec: ServiceSpec, workload: WorkloadState, obs: Observation, runtime: Runtime, now: float
+        self, entry: Entry, spec: ServiceSpec, workload: WorkloadState, obs: Observation, runtime: Runtime, now: float
     ) -> Decision:
-        precision = spec.precision.preferred
+        """Decide with the policy, then let the Actuator scale and swap (it owns manual holds, observe-only,
+        no scale-down during a swap, and the persisted swap state machine)."""
+        precision = served_precision(runtime.status, spec)
         state = runtime.policy_state
         if state is None:
-            state = self.policy.initial_state(workload.replicas, precision)
-        state = self.policy.observed(state, workload.replicas, precision, False)
-        decision, runtime.policy_state = self.policy.decide(spec, obs, state, now)
+            state = self._restore_policy_state(runtime.status, workload.replicas, precision)
+        state = self.policy.observed(state, workload.replicas, precision, runtime.swapping)
+        decision, state = self.policy.decide(spec, obs, state, now)
+        runtime.policy_state = state
         self.metrics.decisions.labels(direction=decision.direction.value).inc()
-        moving = decision.direction in (ScaleDirection.UP, ScaleDirection.DOWN)
-        if not moving or decision.replicas == workload.replicas:
-            return decision
-        if spec.observe_only:
-            logger.info(
-                "%s: would scale %d → %d (observe only): %s",
-                spec.key,
-                workload.replicas,
-                decision.replicas,
-                decision.summary,
-            )
-            return decision
-        replicas = await scale(self.api, spec, decision.replicas)
-        runtime.last_scale_time = now
-        reason = events.SCALED_UP if replicas > workload.replicas else events.SCALED_DOWN
-        message = f"{workload.replicas} → {replicas} replicas: {decision.summary}"
-        logger.info("%s: %s %s", spec.key, reason, message)
-        await self.recorder.post(spec.key, spec.uid, events.NORMAL, reason, message)
+        result = await self._actuator.apply(spec, decision, workload, runtime.status, now, entry.annotations)
+        runtime.status = merge_status(runtime.status, result.status_patch)
+        saved = self.policy.save_state(state)
+        if saved is not None:
+            runtime.status["policyState"] = saved
+        runtime.swapping = result.swapping
+        runtime.conditions = result.conditions
+        for event_type, reason, message in result.events:
+            logger.info("%s: %s %s", spec.key, reason, message)
+            await self.recorder.post(spec.key, spec.uid, event_type, reason, message)
+        if decision.direction in (ScaleDirection.UP, ScaleDirection.DOWN) or decision.swap:
+            logger.info("%s: decision %s: %s", spec.key, decision.direction.value, decision.summary)
         return decision
+
+    def _restore_policy_state(self, status: Mapping[str, Any], replicas: int, precision: Precision) -> Any:
+        """The policy's memory from ``status.policyState`` (a restart keeps its windows), else a fresh one."""
+        saved = status.get("policyState")
+        if isinstance(saved, Mapping):
+            try:
+                return self.policy.restore_state(saved)
+            except (KeyError, TypeError, ValueError) as exc:
+                logger.warning("discarding unreadable status.policyState: %s", exc)
+        return self.policy.initial_state(replicas, precision)
+
+    def _merge_alerts(self, spec: ServiceSpec, runtime: Runtime) -> None:
+        """Fold the alerting hook's view (active alerts; the burn budget on the heartbeat) into the status."""
+        status_patch = getattr(self.hook, "status_patch", None)
+        if status_patch is None:
+            return
+        runtime.status.update(status_patch(spec.key, with_budget=True))
 
     async def ensure_owned(self, entry: Entry) -> None:
         """Create the owned Deployment and Service when missing (first apply, or someone deleted them)."""
@@ -276,7 +302,7 @@ class ControlLoop:
                 if workload is None and not entry.spec.owned:
                     _, error = await self._workload(entry.spec, {})
                 await self._report_workload(entry, runtime, workload, error)
-            seen = Seen(entry, workload, error, last_scale_time=runtime.last_scale_time)
+            seen = Seen(entry, workload, error, conditions=runtime.conditions)
             await self.write_status(seen, self.clock(), force=True)
 
     def _condition_counts(self) -> dict[str, int]:
@@ -290,3 +316,11 @@ class ControlLoop:
             else:
                 counts["NotReady"] += 1
         return counts
+
+
+def served_precision(status: Mapping[str, Any], spec: ServiceSpec) -> Precision:
+    """The precision the pods serve, as actuation recorded it in status (the preferred one at first)."""
+    try:
+        return Precision(str(status.get("precision") or spec.precision.preferred))
+    except ValueError:
+        return spec.precision.preferred

@@ -41,6 +41,11 @@ class Policy(Protocol):
 
     def decide(self, spec: ServiceSpec, observation: Observation, state: Any, now: float) -> tuple[Decision, Any]: ...
 
+    def save_state(self, state: Any) -> Mapping[str, Any] | None:
+        """JSON-safe form of ``state`` for ``status.policyState`` (``None``: nothing worth keeping)."""
+
+    def restore_state(self, saved: Mapping[str, Any]) -> Any: ...
+
 
 class BoundsOnlyPolicy:
     """Stand-in decision engine: keeps replicas inside [minReplicas, maxReplicas] and changes nothing else."""
@@ -54,6 +59,12 @@ class BoundsOnlyPolicy:
 
     def decide(self, spec: ServiceSpec, observation: Observation, state: Any, now: float) -> tuple[Decision, Any]:
         return hold_within_bounds(spec, int(state), now), state
+
+    def save_state(self, state: Any) -> Mapping[str, Any] | None:
+        return None
+
+    def restore_state(self, saved: Mapping[str, Any]) -> Any:
+        raise ValueError("the bounds-only policy keeps no state")
 
 
 def hold_within_bounds(spec: ServiceSpec, current: int, now: float) -> Decision:
@@ -86,6 +97,12 @@ class ModulePolicy:
     def decide(self, spec: ServiceSpec, observation: Observation, state: Any, now: float) -> tuple[Decision, Any]:
         decision, new_state = self.module.decide(spec, observation, state, now)
         return decision, new_state
+
+    def save_state(self, state: Any) -> Mapping[str, Any] | None:
+        return dict(state.to_dict())
+
+    def restore_state(self, saved: Mapping[str, Any]) -> Any:
+        return self.module.PolicyState.from_dict(saved)
 
 
 def default_policy() -> Policy:

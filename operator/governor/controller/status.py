@@ -13,14 +13,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from governor.actuate.actuator import OWNED_STATUS_KEYS, ConditionUpdate
 from governor.actuate.render import selector_string
 from governor.actuate.workloads import WorkloadState
 from governor.controller.registry import Entry
 from governor.model import Decision, Observation
 from governor.model import conditions as cond
 
-# Fields that change on every tick without meaning anything changed.
-VOLATILE_KEYS = frozenset({"observedAt", "at", "lastTransitionTime"})
+# Fields that change on every tick without meaning anything changed: written with the next material
+# change or on the heartbeat (the policy's forecast state and the alert budget move every tick).
+VOLATILE_KEYS = frozenset({"observedAt", "at", "lastTransitionTime", "policyState", "alertBudget"})
+
+# Status fields other layers own (actuation's swap record, alerting's alerts, the policy's state):
+# carried over from the previous status as they are.
+CARRIED_KEYS = (*OWNED_STATUS_KEYS, "alerts", "alertBudget", "policyState")
 
 
 def iso(ts: float) -> str:
@@ -36,7 +42,7 @@ class Seen:
     workload_error: str | None = None  # why the workload could not be read / does not exist
     observation: Observation | None = None
     decision: Decision | None = None
-    last_scale_time: float | None = None
+    conditions: tuple[ConditionUpdate, ...] = ()  # reported by actuation (Swapping, SwapFailed)
 
 
 def build_status(seen: Seen, previous: Mapping[str, Any], now: float) -> dict[str, Any]:
@@ -55,9 +61,14 @@ def build_status(seen: Seen, previous: Mapping[str, Any], now: float) -> dict[st
         status["conditions"] = conditions
         return status
     spec = entry.spec
+    status.update({k: previous[k] for k in CARRIED_KEYS if previous.get(k) is not None})
     conditions = cond.set_condition(
         conditions, cond.INVALID, False, "SpecValid", "spec is valid", now_iso, entry.generation
     )
+    for update in seen.conditions:
+        conditions = cond.set_condition(
+            conditions, update.type, update.status, update.reason, update.message, now_iso, entry.generation
+        )
     status["selector"] = selector_string(spec)
     status["precision"] = str(previous.get("precision") or spec.precision.preferred)
     if seen.workload is not None:
@@ -68,10 +79,6 @@ def build_status(seen: Seen, previous: Mapping[str, Any], now: float) -> dict[st
         status["decision"] = {"reasons": list(seen.decision.reasons), "at": iso(seen.decision.at)}
     elif "desiredReplicas" in previous:
         status["desiredReplicas"] = previous["desiredReplicas"]
-    if seen.last_scale_time is not None:
-        status["lastScaleTime"] = iso(seen.last_scale_time)
-    elif previous.get("lastScaleTime"):
-        status["lastScaleTime"] = previous["lastScaleTime"]
     if seen.observation is not None:
         status["metrics"] = metrics_summary(seen.observation)
         conditions = _metrics_condition(conditions, seen.observation, now_iso, entry.generation)
