@@ -2,44 +2,62 @@
 
 Series of the vLLM preset (success counters, the 17-bucket e2e latency histogram, queue and
 running gauges, prefix-cache counters) plus the agent's GPU series are remote-written for every
-service (3 samples, 20 s apart, ending now). For each size it prints the queries one tick
-issues, the tick's wall time (median of 3 steady ticks; the first tick also reads the bucket
-layout), the share of services that got a request rate, and the peak RSS of this process and of
-Prometheus (a fresh Prometheus per size). At 100 services it also runs a naive baseline (the same
-expressions once per service) against the same Prometheus.
+service, one point every 20 s from 40 s before the phase starts to 120 s after it, so every
+tick's 1 m window holds the same number of points however slow the ticks are and no writer
+competes for the CPU while ticks are timed. Per size, on a fresh Prometheus:
 
-Run: .venv/bin/python benchmarks/bench_collector.py  (needs Debian's prometheus; ~1-2 minutes)
+1. raw path (recording rules off): queries of the first tick and of a steady tick, wall time;
+   at 100 services also the naive baseline (the same expressions once per service);
+   and the client-side alternative's floor: fetching every per-service bucket rate once;
+2. Governor's recording rules are loaded (``rule_files`` + reload), the series are extended,
+   and once every service has recorded series the recorded path is timed the same way, with
+   the rule evaluation time Prometheus reports (``prometheus_rule_group_last_duration_seconds``
+   of Governor's groups, evaluated every 15 s) — the cost moved into Prometheus.
+
+"with data" is the share of services whose request rate and p99 were observed; RSS is this
+process' peak; prom RSS is Prometheus' resident memory after the phase.
+
+Run: .venv/bin/python benchmarks/bench_collector.py [SIZES...]  (needs Debian's prometheus; ~4 min)
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import resource
 import statistics
 import sys
 import tempfile
 import time
+import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
+
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.prometheus import prometheus, remote_write
+from tests.support.prometheus import prometheus, query, reload, remote_write, write_config
 
 from governor.demo.servers import VLLM_BUCKETS
 from governor.metrics.client import HttpQueryClient
+from governor.metrics.presets import VLLM
 from governor.metrics.prometheus import PrometheusSource
+from governor.metrics.queries import QueryBuilder
+from governor.metrics.rules import RecordedQueries, rules_file
 from governor.model import MetricsPreset, MetricsSpec, ServiceSpec, SLOSpec
 from governor.settings import PrometheusSettings
 
 SIZES = (100, 1000, 10_000)
+STEP_MS, BEFORE_MS, AHEAD_MS = 20_000, 40_000, 120_000
+Series = list[tuple[dict[str, str], list[tuple[int, float]]]]
 
 
-def service_series(namespace: str, name: str, now_ms: int) -> list[tuple[dict[str, str], list[tuple[int, float]]]]:
-    stamps = [now_ms - 40_000, now_ms - 20_000, now_ms]
+def service_series(namespace: str, name: str, stamps: list[int], t0: int) -> Series:
     base = {"namespace": namespace, "service": name, "pod": f"{name}-0", "model_name": "m"}
 
     def counter(rate: float) -> list[tuple[int, float]]:
-        return [(t, rate * (t - stamps[0]) / 1000 + 100) for t in stamps]
+        return [(t, rate * (t - t0) / 1000 + 100) for t in stamps]
 
     def gauge(value: float) -> list[tuple[int, float]]:
         return [(t, value) for t in stamps]
@@ -73,35 +91,61 @@ def specs(count: int) -> list[ServiceSpec]:
     ]
 
 
-def write(url: str, services: list[ServiceSpec]) -> float:
-    started = time.monotonic()
-    now_ms = int(time.time() * 1000)
-    batch: list[tuple[dict[str, str], list[tuple[int, float]]]] = []
-    for spec in services:
-        batch += service_series(spec.namespace, spec.name, now_ms)
-        if len(batch) >= 20_000:
-            remote_write(url, batch, batch=5000)
-            batch = []
-    remote_write(url, batch, batch=5000)
-    return time.monotonic() - started
+@dataclass
+class Writer:
+    """Extends every series up to AHEAD_MS past now, continuing from the last point written."""
+
+    url: str
+    services: list[ServiceSpec]
+    t0: int = 0
+    next_ms: int = 0
+
+    def extend(self) -> float:
+        started, now_ms = time.monotonic(), int(time.time() * 1000)
+        if not self.t0:
+            self.t0 = self.next_ms = now_ms - BEFORE_MS
+        stamps = list(range(self.next_ms, now_ms + AHEAD_MS + 1, STEP_MS))
+        if not stamps:
+            return 0.0
+        self.next_ms = stamps[-1] + STEP_MS
+        batch: Series = []
+        for spec in self.services:
+            batch += service_series(spec.namespace, spec.name, stamps, self.t0)
+            if len(batch) >= 20_000:
+                remote_write(self.url, batch, batch=5000)
+                batch = []
+        remote_write(self.url, batch, batch=5000)
+        return time.monotonic() - started
 
 
-async def tick(source: PrometheusSource, services: list[ServiceSpec]) -> tuple[int, float, int]:
+@dataclass(frozen=True)
+class Ticks:
+    first_q: int
+    first_s: float
+    queries: int
+    wall: float
+    with_data: float
+
+
+async def tick(source: PrometheusSource, services: list[ServiceSpec]) -> tuple[int, float, float]:
     before = source.queries_issued
     started = time.perf_counter()
     observed = await source.observe(services, time.time())
     elapsed = time.perf_counter() - started
-    with_rate = sum(1 for o in observed.values() if o.request_rate is not None)
-    return source.queries_issued - before, elapsed, with_rate
+    ok = sum(1 for o in observed.values() if o.request_rate is not None and o.latency_p99_ms is not None)
+    return source.queries_issued - before, elapsed, ok / len(services)
 
 
-async def naive(client: HttpQueryClient, source: PrometheusSource, services: list[ServiceSpec]) -> tuple[int, float]:
-    """Baseline: the same expressions once per service, selecting it by namespace and name."""
-    from governor.metrics.presets import VLLM
+async def ticks(source: PrometheusSource, services: list[ServiceSpec], steady: int) -> Ticks:
+    first = await tick(source, services)
+    runs = [await tick(source, services) for _ in range(steady)]
+    return Ticks(first[0], first[1], runs[-1][0], statistics.median(r[1] for r in runs), runs[-1][2])
 
+
+async def naive(source: PrometheusSource, services: list[ServiceSpec]) -> tuple[int, float]:
+    """Baseline: the raw expressions once per service, selecting it by namespace and name."""
     b = source.builder
     templates = [b.traffic(VLLM), b.latency(VLLM, ("0.5", "0.8", "+Inf")), b.load(VLLM), b.gpu("agent")]
-    pool = source._pool
     loop = asyncio.get_running_loop()
     started = time.perf_counter()
     exprs = [
@@ -110,49 +154,97 @@ async def naive(client: HttpQueryClient, source: PrometheusSource, services: lis
         for t in templates
         if t
     ]
-    await asyncio.gather(*(loop.run_in_executor(pool, client.query, e) for e in exprs))
+    await asyncio.gather(*(loop.run_in_executor(source._pool, source.client.query, e) for e in exprs))
     return len(exprs), time.perf_counter() - started
 
 
-def prometheus_peak_rss_mb(url: str) -> float:
-    import urllib.request
-
-    with urllib.request.urlopen(url + "/metrics", timeout=10) as resp:
-        for line in resp.read().decode().splitlines():
-            if line.startswith("process_resident_memory_bytes "):
-                return float(line.split()[1]) / 2**20
-    return float("nan")
+def fetch_bucket_rates(client: HttpQueryClient) -> tuple[int, float]:
+    """Floor of the client-side alternative: one query returning every per-service bucket rate."""
+    started = time.perf_counter()
+    rows = client.query(QueryBuilder().bucket_rates(VLLM))
+    return len(rows), time.perf_counter() - started
 
 
-async def measure(url: str, size: int) -> tuple[int, float, tuple[int, float] | None]:
-    """Write ``size`` services into a fresh Prometheus, then time steady collection ticks."""
+def scalar(url: str, expr: str) -> float:
+    rows = query(url, expr)
+    return float(rows[0]["value"][1]) if rows else float("nan")
+
+
+def own_metric(url: str, prefix: str) -> dict[str, float]:
+    """Prometheus' own ``/metrics`` lines starting with ``prefix`` (it does not scrape itself here)."""
+    with urllib.request.urlopen(url + "/metrics", timeout=30) as resp:
+        lines = resp.read().decode().splitlines()
+    return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith(prefix)}
+
+
+def governor_rule_seconds(url: str) -> float | None:
+    """Sum of ``prometheus_rule_group_last_duration_seconds`` over Governor's groups, once all ran."""
+    found = own_metric(url, "prometheus_rule_group_last_duration_seconds{")
+    ours = {k: v for k, v in found.items() if "governor-" in k}
+    if not ours or any(v == 0 for v in ours.values()):
+        return None
+    return sum(ours.values())
+
+
+async def wait_recorded(url: str, size: int, limit_s: float = 180) -> float:
+    marker = RecordedQueries(QueryBuilder()).name("vllm", "latency_p99_ms")
+    started = time.monotonic()
+    while time.monotonic() - started < limit_s:
+        if scalar(url, f"count({marker})") >= size and governor_rule_seconds(url) is not None:
+            return time.monotonic() - started
+        await asyncio.sleep(1)
+    raise RuntimeError(f"recorded series for {size} services did not appear within {limit_s} s")
+
+
+def row(path: str, size: int, t: Ticks, url: str, extra: str = "") -> None:
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    prom = own_metric(url, "process_resident_memory_bytes")["process_resident_memory_bytes"] / 2**20
+    print(f"{size:>9} {path:>9} {t.first_q:>7} {t.first_s:>7.3f} {t.queries:>7} {t.wall:>7.3f} {t.with_data:>9.0%} "
+          f"{rss:>7.0f} {prom:>8.0f}  {extra}", flush=True)  # fmt: skip
+
+
+async def measure(url: str, workdir: Path, size: int) -> None:
     services = specs(size)
-    write_s = write(url, services)
-    client = HttpQueryClient(PrometheusSettings(url=url, timeout_seconds=120))
-    source = PrometheusSource(client, window="1m")
+    writer = Writer(url, services)
+    write_s = writer.extend()
+    client = HttpQueryClient(PrometheusSettings(url=url, timeout_seconds=300))
+    raw = PrometheusSource(client, window="1m", recording_rules="off")
     try:
-        first_q, _, _ = await tick(source, services)
-        runs = [await tick(source, services) for _ in range(2)]
-        queries, wall = runs[-1][0], statistics.median(r[1] for r in runs)
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"{size:>9} {write_s:>8.1f} {first_q:>10} {queries:>8} {wall:>7.3f} "
-              f"{runs[-1][2] / size:>9.0%} {rss:>7.0f} {prometheus_peak_rss_mb(url):>11.0f}", flush=True)  # fmt: skip
-        baseline = await naive(client, source, services) if size == 100 else None
+        raw_t = await ticks(raw, services, steady=1 if size >= 10_000 else 2)
+        rows, fetch_s = fetch_bucket_rates(client)
+        row("raw", size, raw_t, url, f"write {write_s:.1f} s; fetching all {rows} bucket rates: {fetch_s:.3f} s")
+        naive_s = None
+        if size <= 100:
+            naive_q, naive_s = await naive(raw, services)
+            print(f"{'':>9} {'naive':>9} {'':>7} {'':>7} {naive_q:>7} {naive_s:>7.3f}", flush=True)
     finally:
-        await source.aclose()
-    return queries, wall, baseline
+        await raw.aclose()
+    rules_path = workdir / "governor-rules.yml"
+    rules_path.write_text(yaml.safe_dump(rules_file(QueryBuilder())))
+    write_config(workdir, rule_files=[rules_path])
+    reload(url)
+    writer.extend()
+    waited = await wait_recorded(url, size)
+    rec = PrometheusSource(client, window="1m", recording_rules="auto")
+    try:
+        rec_t = await ticks(rec, services, steady=3)
+    finally:
+        await rec.aclose()
+    rule_s = governor_rule_seconds(url) or float("nan")
+    row("recorded", size, rec_t, url, f"rules: {rule_s:.3f} s per 15 s evaluation; series after {waited:.0f} s")
+    vs_naive = f", {naive_s / rec_t.wall:.0f}x faster than naive" if naive_s else ""
+    print(f"{'':>9} {'ratio':>9}  recorded tick {raw_t.wall / rec_t.wall:.1f}x faster than raw{vs_naive}", flush=True)
 
 
 def main() -> None:
-    print(f"{'services':>9} {'write s':>8} {'1st tick q':>10} {'queries':>8} {'tick s':>7} {'with rate':>9} "
-          f"{'RSS MB':>7} {'prom RSS MB':>11}")  # fmt: skip
-    for size in SIZES:  # a fresh Prometheus per size: each holds exactly that many services
+    sizes = tuple(int(a) for a in sys.argv[1:]) or SIZES
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs)")
+    print(f"{'services':>9} {'path':>9} {'1st q':>7} {'1st s':>7} {'queries':>7} {'tick s':>7} {'with data':>9} "
+          f"{'RSS MB':>7} {'prom MB':>8}")  # fmt: skip
+    for size in sizes:  # a fresh Prometheus per size: each holds exactly that many services
         with tempfile.TemporaryDirectory() as tmp, prometheus(Path(tmp)) as url:
-            queries, wall, baseline = asyncio.run(measure(url, size))
-        if baseline:
-            naive_q, naive_wall = baseline
-            print(f"  naive baseline at {size}: {naive_q} queries in {naive_wall:.3f} s; batched {queries} in "
-                  f"{wall:.3f} s: {naive_q / queries:.0f}x fewer queries, {naive_wall / wall:.1f}x faster")  # fmt: skip
+            asyncio.run(measure(url, Path(tmp), size))
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":
