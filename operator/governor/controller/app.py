@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import kopf
 
@@ -29,6 +29,14 @@ from governor.model.parse import parse_service
 from governor.settings import OperatorSettings
 
 logger = logging.getLogger(__name__)
+
+
+class Background(Protocol):
+    """Something that runs beside the control loop (the alert notifier's delivery queues)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
 def entry_from_body(body: Mapping[str, Any]) -> Entry:
@@ -56,6 +64,7 @@ class Controller:
     metrics: OperatorMetrics = field(default_factory=OperatorMetrics)
     connection: kopf.ConnectionInfo | None = None  # set for the emulator; None → Kopf's usual login
     registry: ServiceRegistry = field(default_factory=ServiceRegistry)
+    background: tuple[Background, ...] = ()  # started with the operator, stopped with it (the notifier)
     _task: asyncio.Task[None] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
@@ -83,6 +92,8 @@ class Controller:
 
     async def start(self) -> None:
         self.metrics.serve(self.settings.metrics_port)
+        for part in self.background:
+            await part.start()
         self._task = asyncio.create_task(self.loop.run_forever(), name="governor-control-loop")
 
     async def stop(self) -> None:
@@ -91,6 +102,8 @@ class Controller:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        for part in reversed(self.background):
+            await part.stop()
 
     async def service_changed(self, body: Mapping[str, Any]) -> Entry:
         """Create / update / resume: (re)register, apply owned objects, write status at once."""

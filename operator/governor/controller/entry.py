@@ -18,6 +18,7 @@ from governor.actuate.kube import KubernetesApi
 from governor.controller.app import Controller
 from governor.controller.handlers import build_registry
 from governor.controller.pods import KubePodLister
+from governor.controller.receivers import build_alerting
 from governor.settings import OperatorSettings, Settings, SettingsError, reference
 
 logger = logging.getLogger(__name__)
@@ -39,7 +40,8 @@ def build_controller(settings: Settings, api: KubernetesApi) -> Controller:
     from governor.metrics.build import build_source
 
     source = build_source(settings, KubePodLister(api))
-    return Controller(api=api, settings=settings.operator, metrics_source=source)
+    hook, notifier = build_alerting(api, settings.alerting)
+    return Controller(api=api, settings=settings.operator, metrics_source=source, hook=hook, background=(notifier,))
 
 
 def main(args: argparse.Namespace) -> int:

@@ -1,0 +1,56 @@
+"""Alert receivers as the administrator defines them: a ConfigMap plus Secrets, read through the API.
+
+The alerting layer parses and routes; this module only fetches ``data`` (decoding Secrets) so
+``governor run`` can hand the alerting hook a reader that works against a real cluster.
+Secret values never leave this reader except to the alerting layer's senders.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from governor.actuate.kube import ApiError, KubeApi, api_path
+from governor.alerting import AlertEngine, AlertingHook, Notifier, ReceiverRegistry
+from governor.settings import AlertingSettings
+
+
+@dataclass(frozen=True)
+class KubeConfigReader:
+    """``governor.alerting.ConfigReader`` over the Kubernetes API."""
+
+    api: KubeApi
+
+    async def read_configmap(self, namespace: str, name: str) -> Mapping[str, str] | None:
+        obj = await self._get(api_path("v1", "configmaps", namespace, name))
+        return None if obj is None else {str(k): str(v) for k, v in (obj.get("data") or {}).items()}
+
+    async def read_secret(self, namespace: str, name: str) -> Mapping[str, str] | None:
+        obj = await self._get(api_path("v1", "secrets", namespace, name))
+        if obj is None:
+            return None
+        decoded: dict[str, str] = {}
+        for key, value in (obj.get("data") or {}).items():
+            try:
+                decoded[str(key)] = base64.b64decode(str(value), validate=True).decode()
+            except (binascii.Error, UnicodeDecodeError):
+                continue  # not base64 text: the receiver referencing it reports the key as missing
+        return decoded
+
+    async def _get(self, path: str) -> dict[str, Any] | None:
+        try:
+            return await self.api.get(path)
+        except ApiError as exc:
+            if exc.not_found:
+                return None
+            raise
+
+
+def build_alerting(api: KubeApi, settings: AlertingSettings) -> tuple[AlertingHook, Notifier]:
+    """The alerting hook for the control loop and the notifier whose lifecycle the controller runs."""
+    registry = ReceiverRegistry(KubeConfigReader(api), settings.receivers_namespace, settings.receivers_configmap)
+    notifier = Notifier(registry, queue_limit=settings.queue_limit)
+    return AlertingHook(AlertEngine(registry, notifier), registry), notifier

@@ -1,0 +1,88 @@
+"""The whole loop through the real operator: metrics → policy → Actuator → Deployment, status and Events.
+
+A metrics source reports a service far above its SLO; the decision engine asks for more replicas,
+the Actuator scales the owned Deployment and says why in an Event, and the status carries the
+decision's reasons, the policy's state and the alerting hook's view.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from governor.demo.standins import DeploymentStandIn
+from governor.model import Observation, Sample, ServiceKey, ServiceSpec
+from tests.integration.controller.test_owned import NS, service
+from tests.support.kube import KubeHarness
+
+
+class Overloaded:
+    """Every service serves 400 req/s with p99 far above any SLO, fresh on each tick."""
+
+    async def observe(self, specs: Sequence[ServiceSpec], now: float) -> Mapping[ServiceKey, Observation]:
+        def s(value: float) -> Sample:
+            return Sample(value, now)
+
+        return {
+            spec.key: Observation(
+                at=now,
+                source="test",
+                request_rate=s(400.0),
+                error_rate=s(0.0),
+                latency_p50_ms=s(2500.0),
+                latency_p95_ms=s(4000.0),
+                latency_p99_ms=s(5000.0),
+                slo_attainment=s(0.5),
+                queue_depth=s(200.0),
+                running_requests=s(64.0),
+                gpu_utilization_mean=s(0.98),
+                gpu_utilization_max=s(1.0),
+                ready_replicas=s(1.0),
+            )
+            for spec in specs
+        }
+
+
+class RecordingHook:
+    """Stands in for the alerting hook: records ticks and contributes a status field."""
+
+    def __init__(self) -> None:
+        self.ticks = 0
+
+    async def after_tick(self, report: Any) -> None:
+        self.ticks += 1
+
+    def status_patch(self, key: ServiceKey, with_budget: bool = False) -> dict[str, Any]:
+        return {"alerts": [{"name": "SLOErrorBudgetBurn", "phase": "firing", "ticks": self.ticks}]}
+
+
+def test_overload_scales_up_with_reasons_in_status_and_events(kube: KubeHarness) -> None:
+    hook = RecordingHook()
+    body = service("chat", maxReplicas=6, slo={"latencyMs": 300})
+    with (
+        kube.operator(tick_seconds=0.5, metrics_source=Overloaded(), hook=hook),
+        DeploymentStandIn(kube.client, delay=0.2),
+    ):
+        kube.client.create("inferenceservices", body)
+        deployment = kube.wait_for(
+            lambda: (d := kube.client.find("deployments", NS, "chat")) and d["spec"]["replicas"] > 1 and d,
+            timeout=30,
+            what="the Deployment scaled up",
+        )
+        status = kube.wait_for(
+            lambda: (
+                ((o := kube.client.find("inferenceservices", NS, "chat")) or {}).get("status", {}).get("alerts")
+                and o["status"]
+            ),
+            timeout=30,
+            what="status with alerts",
+        )
+        time.sleep(0.5)
+        events = kube.events(NS, involved="chat", reason="ScaledUp")
+    assert deployment["spec"]["replicas"] <= 6
+    assert status["desiredReplicas"] > 1
+    assert status["decision"]["reasons"], "a decision carries its reasons"
+    assert "policyState" in status, "the policy's memory survives a restart through status"
+    assert status["alerts"][0]["name"] == "SLOErrorBudgetBurn"
+    assert events and "replicas" in events[0]["message"]
