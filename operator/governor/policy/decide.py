@@ -141,7 +141,10 @@ def _counting(spec: ServiceSpec, view: View, recs: dict[str, int], cfg: PolicyCo
     if at_risk or target >= cfg.gpu_guard_utilization:
         return recs
     guard = replicas_for_gpu(spec, view, cfg.gpu_guard_utilization)
-    return {**recs, "gpu": guard} if guard is not None else recs
+    counting = {k: v for k, v in recs.items() if k != "gpu"}
+    if guard is not None:
+        counting["gpu-guard"] = guard
+    return counting
 
 
 def _replicas(

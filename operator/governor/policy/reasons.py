@@ -55,6 +55,9 @@ def _driver(spec: ServiceSpec, view: View, recs: dict[str, int], outcome: Outcom
         util = view.gpu_utilization or 0.0
         target = spec.targets.gpu_utilization or 0.0
         text = f"GPU utilisation {util:.0%} vs target {target:.0%} on {view.ready} ready → {value} replicas"
+    elif name == "gpu-guard":
+        util = view.gpu_utilization or 0.0
+        text = f"GPU utilisation {util:.0%} near saturation on {view.ready} ready → {value} replicas (SLO met)"
     else:
         per = spec.targets.concurrency_per_replica or 0.0
         text = f"{view.in_flight or 0.0:.0f} requests in flight at {per:g} per replica → {value} replicas"
