@@ -17,7 +17,7 @@ from governor.actuate.actuator import OWNED_STATUS_KEYS, ConditionUpdate
 from governor.actuate.render import selector_string
 from governor.actuate.workloads import WorkloadState
 from governor.controller.registry import Entry
-from governor.model import Decision, Observation
+from governor.model import Decision, Observation, ServiceSpec
 from governor.model import conditions as cond
 
 # Fields that change on every tick without meaning anything changed: written with the next material
@@ -82,10 +82,48 @@ def build_status(seen: Seen, previous: Mapping[str, Any], now: float) -> dict[st
     if seen.observation is not None:
         status["metrics"] = metrics_summary(seen.observation)
         conditions = _metrics_condition(conditions, seen.observation, now_iso, entry.generation)
+    for kind, (state, reason, message) in service_conditions(spec, seen, status["precision"]).items():
+        conditions = cond.set_condition(conditions, kind, state, reason, message, now_iso, entry.generation)
     ready, reason, message = ready_condition(seen)
     conditions = cond.set_condition(conditions, cond.READY, ready, reason, message, now_iso, entry.generation)
     status["conditions"] = conditions
     return status
+
+
+def service_conditions(spec: ServiceSpec, seen: Seen, precision: str) -> dict[str, tuple[str, str, str]]:
+    """SLOMet, AtCapacity and PrecisionDegraded: how the service stands against its SLO and its budget."""
+    slo_ms = spec.slo.latency_ms
+    out: dict[str, tuple[str, str, str]] = {}
+    obs = seen.observation
+    p99 = obs.latency_p99_ms if obs is not None else None
+    attained = obs.slo_attainment if obs is not None else None
+    if attained is not None:
+        met = attained.value >= spec.slo.objective
+        text = f"{attained.value:.2%} of requests within {slo_ms:g} ms (objective {spec.slo.objective:.2%})"
+        out[cond.SLO_MET] = (cond.TRUE if met else cond.FALSE, "WithinSLO" if met else "SLOBreached", text)
+    elif p99 is not None:
+        met = p99.value <= slo_ms
+        text = f"p99 {p99.value:.0f} ms vs SLO {slo_ms:g} ms"
+        out[cond.SLO_MET] = (cond.TRUE if met else cond.FALSE, "WithinSLO" if met else "SLOBreached", text)
+    else:
+        out[cond.SLO_MET] = (cond.UNKNOWN, "NoLatencyData", "no latency measured; replicas held")
+    decision = seen.decision
+    if decision is not None:
+        wanted = max(decision.recommendations.values(), default=decision.replicas)
+        at_max = decision.replicas >= spec.max_replicas
+        if at_max and wanted > spec.max_replicas:
+            text = f"{spec.max_replicas}/{spec.max_replicas} replicas; the SLO asks for {wanted}"
+            out[cond.AT_CAPACITY] = (cond.TRUE, "MaxReplicasReached", text)
+        else:
+            text = f"{decision.replicas}/{spec.max_replicas} replicas"
+            out[cond.AT_CAPACITY] = (cond.FALSE, "WithinCapacity", text)
+    preferred = str(spec.precision.preferred)
+    if precision != preferred:
+        text = f"serving {precision} instead of the preferred {preferred}"
+        out[cond.PRECISION_DEGRADED] = (cond.TRUE, "PrecisionLowered", text)
+    else:
+        out[cond.PRECISION_DEGRADED] = (cond.FALSE, "PreferredPrecision", f"serving {preferred}")
+    return out
 
 
 def ready_condition(seen: Seen) -> tuple[bool, str, str]:
