@@ -36,6 +36,7 @@ class Job:
     expr: str
     keys: frozenset[ServiceKey]  # services allowed to take rows from this answer
     signal: str | None = None  # overrides: the signal the single answer is
+    names: Mapping[str, str] = field(default_factory=dict)  # recorded series name → its signal
 
 
 @dataclass
@@ -106,13 +107,18 @@ class PrometheusSource:
         jobs: list[Job] = []
         for (preset, group), slo_le in zip(by_preset.items(), slo_les, strict=True):
             keys = frozenset(spec.key for spec in group)
-            q: QueryBuilder | RecordedQueries = self.recorded if preset.name in recorded else self.builder
-            exprs = (q.traffic(preset), q.latency(preset, slo_le), q.load(preset))
+            if preset.name in recorded:
+                expr, names = self.recorded.preset_query(preset, slo_le)
+                jobs.append(Job(expr, keys, names=names))
+                continue
+            exprs = (self.builder.traffic(preset), self.builder.latency(preset, slo_le), self.builder.load(preset))
             jobs += [Job(expr, keys) for expr in exprs if expr]
         for source, gpu_keys in by_gpu.items():
-            expr = (self.recorded if source in recorded else self.builder).gpu(source)
-            if expr:
-                jobs.append(Job(expr, frozenset(gpu_keys)))
+            if source in recorded:
+                expr, names = self.recorded.gpu_query(source)
+                jobs.append(Job(expr, frozenset(gpu_keys), names=names))
+            elif raw := self.builder.gpu(source):
+                jobs.append(Job(raw, frozenset(gpu_keys)))
         for spec in specs:
             jobs += self._override_jobs(spec)
         return jobs
@@ -219,7 +225,7 @@ def _collect(collected: Collected, job: Job, rows: Rows, service_label: str) -> 
         key = ServiceKey(labels.get("namespace", ""), labels.get(service_label, ""))
         if key not in job.keys:
             continue
-        signal = labels.get(SIGNAL_LABEL)
+        signal = labels.get(SIGNAL_LABEL) or job.names.get(labels.get("__name__", ""))
         if signal == SLO_BUCKET:
             collected.buckets[key].append((float(labels["le"]), value, float(at)))
         elif signal in SIGNALS:

@@ -50,13 +50,16 @@ class QueryBuilder:
         return f"{series.name}{{{','.join(matchers)}}}"
 
     def rate_sum(self, series: Sequence[Series]) -> str:
-        if len(series) == 1:
-            return f"sum by ({self.by}) (rate({self.select(series[0])}[{self.window}]))"
-        if any(s.matchers for s in series):
-            raise ValueError("summing several counters supports no fixed matchers")
-        names = "|".join(regex_literal(s.name) for s in series)
-        selector = f"{{__name__=~{quote(names)},{self.service_label}!={quote('')}}}"
-        return f"sum by ({self.by}) (rate({selector}[{self.window}]))"
+        """Summed per-service rate of one or more counters; a missing later counter counts as 0.
+
+        Several counters are added per service rather than selected together: ``rate`` drops
+        the metric name, so two counters with otherwise equal labels would clash.
+        """
+        total = f"sum by ({self.by}) (rate({self.select(series[0])}[{self.window}]))"
+        for extra in series[1:]:
+            term = f"sum by ({self.by}) (rate({self.select(extra)}[{self.window}]))"
+            total = f"({total} + ({term} or {total} * 0))"
+        return total
 
     def traffic(self, preset: Preset) -> str | None:
         return join([tag(expr, signal) for signal, expr in self.traffic_parts(preset)])

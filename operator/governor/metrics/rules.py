@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from governor.metrics.presets import PRESETS, Preset
+from governor.metrics.promql import quote, regex_literal
 from governor.metrics.queries import SLO_BUCKET, Part, QueryBuilder, join, tag
 
 GPU_SOURCES = ("agent", "dcgm")
@@ -99,6 +100,30 @@ class RecordedQueries:
         names = "|".join(sorted(markers.values()))
         return f'group by (__name__) ({{__name__=~"{names}"}})'
 
+    def preset_query(self, preset: Preset, slo_le: Sequence[str]) -> tuple[str, dict[str, str]]:
+        """One plain selector for every recorded series of ``preset``, and recorded name → signal.
+
+        No ``label_replace`` or ``or``: Prometheus only looks series up, and the answer's
+        ``__name__`` says which signal each row is. ``le=~"|..."`` keeps the series without
+        an ``le`` label plus the SLO buckets.
+        """
+        b = self.builder
+        signals = {self.name(preset.name, s): s for s, _ in b.traffic_parts(preset) + b.load_parts(preset)}
+        signals.update({self._quantile_name(preset, s): s for s, _ in b.quantile_parts(preset)})
+        if preset.latency is not None and slo_le:
+            signals[self.name(preset.name, "latency_bucket")] = SLO_BUCKET
+        return self._selector(signals, slo_le), signals
+
+    def gpu_query(self, source: str) -> tuple[str, dict[str, str]]:
+        signals = {self.name(source, s): s for s, _ in self.builder.gpu_parts(source)}
+        return self._selector(signals, ()), signals
+
+    def _selector(self, signals: Mapping[str, str], slo_le: Sequence[str]) -> str:
+        names = "|".join(regex_literal(n) for n in sorted(signals))
+        le = "|".join(["", *(regex_literal(v) for v in slo_le)])
+        return f"{{__name__=~{quote(names)},{self.builder.service_label}!={quote('')},le=~{quote(le)}}}"
+
+    # Same shapes as QueryBuilder's, for callers that want one query per kind of signal.
     def traffic(self, preset: Preset) -> str | None:
         return self._select(preset.name, self.builder.traffic_parts(preset))
 
