@@ -42,8 +42,9 @@ class PolicyConfig:
     # Seconds an in-place swap keeps one pod out of service (Triton model-control reload).
     in_place_swap_seconds: float = 20.0
     max_swaps_per_hour: int = 4
-    # A rolling swap (a pod restart each) goes straight to the first rung whose latency need
-    # fits within this share of maxReplicas, so a second rolling swap is rarely needed.
+    # A step down skips a rung only when that rung cannot carry the load at maxReplicas. For a
+    # rolling swap (a pod restart each) "carry" means the need fits within this share of
+    # maxReplicas, so a second rolling swap is rarely needed; in place it is all of maxReplicas.
     rolling_fit_share: float = 0.8
     # Burstiness (G/G/c): the request rate is a mean over this window (the metrics' rate window);
     # ca² is learned from the forecast's one-step residuals with this EWMA weight, capped here.

@@ -1,13 +1,16 @@
 """The precision ladder: when to serve a cheaper precision, and when to come back.
 
-Step **down** one allowed precision (never below the quality floor) only when the SLO is at
-risk *and* more replicas cannot help in time:
+Step **down** (never below the quality floor) only when the SLO is at risk *and* more
+replicas cannot help in time:
 
 * the latency model needs more than ``maxReplicas`` at the current precision (a GPU budget),
   or
 * the SLO is breaching now, ready capacity is short by ``swap_deficit_factor``, and the swap
   relieves sooner than a new replica starts (in-place: one pod reloads in ~20 s; a rolling
   swap restarts pods and is never faster than adding one).
+
+The step is one rung when that rung carries the load at ``maxReplicas``; otherwise it goes to
+the first rung further down that does (``_carrying``), or the lowest allowed one.
 
 Step **up** one precision after sustained headroom: the higher precision would run below
 ``step_up_utilization`` of its capacity at ``maxReplicas`` even with the swap's own capacity
@@ -153,7 +156,7 @@ def choose(
 
 
 def _during_swap(spec: ServiceSpec, state: PolicyState, view: View, now: float, cfg: PolicyConfig) -> LadderChoice:
-    """A swap is rolling: keep it, unless even its target is short at maxReplicas (then one more step down)."""
+    """A swap is rolling: keep it, unless even its target is short at maxReplicas (then step further down)."""
     target = state.target_precision or state.precision
     need = solve(latency_query(spec, view, _throughput(spec, target), cfg)) if view.fresh else None
     variant = spec.precision.variant(target)
@@ -234,18 +237,20 @@ def _step_down(
 def _carrying(spec: ServiceSpec, view: View, lower: Variant, cfg: PolicyConfig) -> tuple[Variant, int | None]:
     """The rung a step down goes to from ``lower``, with its latency need.
 
-    An in-place swap steps one rung (another reload is 20 s away if it is not enough). A
-    rolling swap restarts pods, and a second one costs another start-up, so it goes straight
-    to the first rung whose need fits within ``rolling_fit_share`` of maxReplicas (else the
-    lowest allowed).
+    One rung when it carries the load at maxReplicas; otherwise the first rung further down
+    that does (never past it, never below the quality floor), else the lowest allowed. A
+    second swap costs another reload (in place) or start-up (rolling) while the fleet is
+    short, so a rung known to be short is skipped. "Carries" is ``need ≤ maxReplicas`` for an
+    in-place swap and ``need ≤ rolling_fit_share × maxReplicas`` for a rolling one, whose
+    restarts make a second swap the dearer.
     """
     down = _rungs_of(spec).down
     variant = lower
     while True:
         need = solve(latency_query(spec, view, variant.relative_throughput, cfg))
         further = down.get(variant.precision)
-        rolling = swap_mode(variant) is SwapMode.ROLLING
-        if not rolling or need is None or need <= spec.max_replicas * cfg.rolling_fit_share or further is None:
+        share = cfg.rolling_fit_share if swap_mode(variant) is SwapMode.ROLLING else 1.0
+        if need is None or need <= spec.max_replicas * share or further is None:
             return variant, need
         variant = further
 

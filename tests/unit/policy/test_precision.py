@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from governor.model.decision import ScaleDirection
-from governor.model.spec import Precision, SwapMode
-from governor.policy import PolicyState, decide
+from governor.model.spec import Precision, ServiceSpec, SwapMode
+from governor.policy import PolicyConfig, PolicyState, decide
 from tests.unit.policy.helpers import MU, VARIANTS, service, world
 
 
@@ -18,14 +19,53 @@ def _state(replicas: int, precision: Precision = Precision.BF16, **extra: object
     return replace(base, **extra)  # type: ignore[arg-type]
 
 
-def test_steps_down_one_precision_when_at_max_and_short() -> None:
+def _latency_need(spec: ServiceSpec, rate: float, precision: Precision) -> int:
+    """The latency signal at ``precision`` for the observation of a short bf16 fleet at maxReplicas.
+
+    The observation (rate, queue, p99) is the one the step-down decisions below see; only the
+    served precision differs, so the recommendation is the latency need of that rung.
+    """
+    top = spec.max_replicas
+    state = _state(top, precision, last_swap_at=-10_000.0)
+    decision, _ = decide(spec, world(spec, rate, top, Precision.BF16, 100.0), state, 100.0)
+    return decision.recommendations["latency"]
+
+
+def test_steps_down_one_rung_when_one_rung_carries_the_load() -> None:
     spec = service(max_replicas=20)
-    decision, state = decide(spec, world(spec, 150.0, 20, Precision.BF16, 100.0), _state(20), 100.0)
-    assert decision.precision == Precision.FP8
+    assert _latency_need(spec, 100.0, Precision.BF16) > 20  # short at bf16
+    assert _latency_need(spec, 100.0, Precision.FP8) <= 20  # the next rung carries it
+    assert _latency_need(spec, 100.0, Precision.INT8) <= 20  # and so would the one below
+    decision, state = decide(spec, world(spec, 100.0, 20, Precision.BF16, 100.0), _state(20), 100.0)
+    assert decision.precision == Precision.FP8  # exactly one rung, though int8 would carry it too
     assert decision.swap
     assert "at 20/20 replicas; fp8 adds 60% capacity" in decision.reasons[0]
     assert state.target_precision == Precision.FP8
     assert state.swap_starts == (100.0,)
+
+
+@pytest.mark.parametrize("swap_mode", [SwapMode.IN_PLACE, SwapMode.ROLLING])
+def test_skips_only_to_the_first_rung_that_carries_the_load(swap_mode: SwapMode) -> None:
+    variants = tuple(replace(v, swap_modes=(swap_mode,)) for v in VARIANTS)
+    spec = service(max_replicas=20, floor=0.95, variants=variants)  # bf16, fp8, int8, int4 allowed
+    fit = 20 * (PolicyConfig().rolling_fit_share if swap_mode is SwapMode.ROLLING else 1.0)
+    ladder = (Precision.FP8, Precision.INT8, Precision.INT4)
+    checked = 0  # decisions that skipped a rung
+    for rate in (90.0, 100.0, 110.0, 120.0, 125.0, 140.0):
+        needs = [_latency_need(spec, rate, p) for p in ladder]
+        carrying = [p for p, n in zip(ladder, needs, strict=True) if n <= fit]
+        expected = carrying[0] if carrying else ladder[-1]
+        decision, _ = decide(spec, world(spec, rate, 20, Precision.BF16, 100.0), _state(20), 100.0)
+        assert decision.precision == expected, (rate, needs)
+        checked += expected is not Precision.FP8
+    assert 2 <= checked < 6  # the table has single steps and skips
+
+
+def test_skipping_never_crosses_the_quality_floor() -> None:
+    spec = service(max_replicas=20, floor=0.98)  # int4 (0.96) is below the floor
+    assert _latency_need(spec, 150.0, Precision.INT8) > 20  # even int8 is short
+    decision, _ = decide(spec, world(spec, 150.0, 20, Precision.BF16, 100.0), _state(20), 100.0)
+    assert decision.precision == Precision.INT8
 
 
 def test_never_below_the_quality_floor() -> None:
@@ -45,11 +85,12 @@ def test_served_precision_below_a_raised_floor_moves_back_up() -> None:
 def test_swap_cap_per_hour() -> None:
     spec = service(max_replicas=20)
     state = _state(20, swap_starts=(3000.0, 3100.0, 3200.0, 3300.0), last_swap_at=3300.0)
-    decision, _ = decide(spec, world(spec, 150.0, 20, Precision.BF16, 3600.0), state, 3600.0)
+    decision, _ = decide(spec, world(spec, 100.0, 20, Precision.BF16, 3600.0), state, 3600.0)
     assert decision.precision == Precision.BF16
+    assert not decision.swap
     assert any("4 swaps in the last hour" in r for r in decision.reasons)
-    later, _ = decide(spec, world(spec, 150.0, 20, Precision.BF16, 6700.0), state, 6700.0)
-    assert later.precision == Precision.FP8
+    later, _ = decide(spec, world(spec, 100.0, 20, Precision.BF16, 6700.0), state, 6700.0)
+    assert later.precision == Precision.FP8  # the hour has passed: the one-rung step is taken
 
 
 def test_no_scale_down_during_a_swap() -> None:
