@@ -17,6 +17,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "agent": ("governor.agent.entry", "run the NVML node agent (DaemonSet on GPU nodes)"),
     "simulate": ("governor.sim.entry", "compare Governor with HPA, KPA and others on one load"),
     "demo": ("governor.demo.entry", "run the operator against an embedded Kubernetes emulator"),
+    "explain": ("governor.explain", "show why an InferenceService is where it is: decision, conditions, alerts"),
     "validate": ("governor.validate", "validate InferenceService manifests offline"),
     "prometheus-rules": ("governor.metrics.rules_entry", "print the Prometheus recording rules Governor reads"),
 }
