@@ -1,78 +1,94 @@
-"""``governor demo``: the whole operator on one laptop, against the embedded Kubernetes emulator.
+"""``governor demo``: a live demo of the whole operator on one laptop — no cluster, no GPU, no Prometheus.
 
-Starts the emulator, applies the CRD and example InferenceServices, runs the real operator
-in-process, plays the Deployment controller (pods become ready after a short start-up delay), and
-prints the services' status every tick until ``--duration`` seconds or ``--ticks`` ticks have
-passed, then stops everything and exits 0. Simulated load comes in a later step (``demo/servers.py``).
+Starts the embedded Kubernetes emulator, a small simulated world (one vLLM-like model server per
+service, standing in for its fleet), the real operator in-process with the direct-scrape metrics
+source and the alerting hook, and plays a two-and-a-half-minute story: steady load, a ramp, a
+flash crowd that eight replicas at bf16 cannot carry, calm again. Every tick it prints one row
+per service (load, replicas, precision, p99 against the SLO, GPU, the decision's reason), and
+Events and alerts as they happen; at the end, a summary. Exits 0 and stops everything it started.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import sys
-import time
-from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import kopf
-import yaml
-
-from governor.actuate.kube import KubernetesApi
-from governor.controller.app import Controller
-from governor.demo.client import KubeClient
-from governor.demo.emulator import EmulatorThread
-from governor.demo.operator_thread import OperatorThread
-from governor.demo.standins import DeploymentStandIn
-from governor.demo.table import render
+from governor.demo import report
+from governor.demo.session import DemoOptions, DemoSession, load_manifests
+from governor.demo.story import DEMO_POLICY, DEMO_RULES
 from governor.settings import Settings, SettingsError
-
-REPO = Path(__file__).resolve().parents[3]
-DEFAULT_EXAMPLES = (REPO / "examples" / "vllm-chat.yaml",)
-CRD = REPO / "crds" / "inferenceservice.yaml"
-
-# Used when the package runs outside a checkout (no examples/ next to it).
-EMBEDDED_EXAMPLE: dict[str, Any] = {
-    "apiVersion": "governor.dev/v1alpha1",
-    "kind": "InferenceService",
-    "metadata": {"name": "chat", "namespace": "ml"},
-    "spec": {
-        "minReplicas": 2,
-        "maxReplicas": 8,
-        "template": {"spec": {"containers": [{"name": "server", "image": "vllm/vllm-openai:v0.6.3"}]}},
-        "slo": {"latencyMs": 300},
-        "metrics": {"preset": "vllm"},
-    },
-}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--duration", type=float, default=60.0, help="seconds to run (default 60)")
+    parser.add_argument("--duration", type=float, default=150.0, help="wall-clock seconds to run (default 150)")
+    parser.add_argument("--speed", type=float, default=4.0, help="simulated seconds per wall-clock second (default 4)")
     parser.add_argument("--ticks", type=int, default=None, help="stop after this many ticks instead")
-    parser.add_argument("--tick-seconds", type=float, default=2.0, help="control-loop period (default 2)")
-    parser.add_argument("--startup-seconds", type=float, default=3.0, help="simulated pod start-up time (default 3)")
+    parser.add_argument("--tick-seconds", type=float, default=1.0, help="control-loop period, wall clock (default 1)")
     parser.add_argument(
-        "--example",
-        action="append",
-        type=Path,
-        help="InferenceService manifest(s) to apply (default examples/vllm-chat.yaml)",
+        "--startup-seconds", type=float, default=None, help="simulated pod start-up (default: spec.startupSeconds)"
     )
+    parser.add_argument(
+        "--example", action="append", type=Path, help="InferenceService manifest(s) instead of the demo's service"
+    )
+    parser.add_argument("--plot", type=Path, default=None, help="draw load, replicas, precision and p99 to a PNG")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--quiet", action="store_true", help="print Events, alerts and the summary only")
+    output.add_argument("--json", action="store_true", help="one JSON object per line (ticks, Events, alerts, summary)")
     parser.add_argument("--verbose", action="store_true", help="show the operator's logs")
 
 
-def load_manifests(paths: Iterable[Path]) -> list[dict[str, Any]]:
-    docs: list[dict[str, Any]] = []
-    for path in paths:
-        docs.extend(d for d in yaml.safe_load_all(path.read_text()) if isinstance(d, dict))
-    return docs
+class Printer:
+    """The session's sink: text (a row per tick, a line per Event or alert) or JSON lines."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.json, self.quiet = bool(args.json), bool(args.quiet)
+        self.rows = 0
+
+    def __call__(self, kind: str, payload: Any) -> None:
+        if self.json:
+            print(report.as_json(kind, payload), flush=True)
+        elif kind == "start":
+            print(
+                f"governor demo: Kubernetes API emulated at {payload['api']}; services {', '.join(payload['services'])}"
+            )
+        elif kind == "tick" and not self.quiet:
+            if self.rows % report.HEADER_EVERY == 0:
+                print(report.header(payload.slo_ms))
+            self.rows += 1
+            print(report.row(payload), flush=True)
+        elif kind == "event":
+            print(
+                f"  ⮑ Event {payload['type']} {payload['reason']} {payload['object']}: {payload['message']}", flush=True
+            )
+        elif kind == "alert":
+            state = "FIRING" if payload["status"] == "firing" else "resolved"
+            what = f"{payload['alertname']} [{payload['severity']}] {payload['service']}"
+            print(f"  ⚑ alert {state} {what}: {payload['summary']}", flush=True)
 
 
-def apply_all(client: KubeClient, docs: Sequence[dict[str, Any]]) -> None:
-    # No Namespace objects: the emulator serves any namespace (and KMock cannot POST /api/v1/namespaces).
-    for doc in docs:
-        client.apply(doc)
+def options_from(args: argparse.Namespace) -> DemoOptions:
+    services = tuple(load_manifests(args.example)) if args.example else ()
+    return DemoOptions(
+        duration=args.duration,
+        speed=args.speed,
+        ticks=args.ticks,
+        tick_seconds=args.tick_seconds,
+        startup_seconds=args.startup_seconds,
+        services=services,
+    )
+
+
+def preamble(options: DemoOptions) -> str:
+    return (
+        f"governor demo: {options.wall_seconds:.0f} s at speed ×{options.speed:g} "
+        f"({options.wall_seconds * options.speed:.0f} simulated seconds; request rates per wall-clock second).\n"
+        "  compressed for the demo: the service's startupSeconds 20, minDwellSeconds 30, scale-down window 30 s;"
+        f" policy headroom {DEMO_POLICY.headroom_seconds:g} s, swaps/hour {DEMO_POLICY.max_swaps_per_hour};"
+        f" alert rules {', '.join(f'{k}={v}' for k, v in DEMO_RULES.items())}"
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -81,47 +97,31 @@ def main(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         print(f"governor demo: {exc}", file=sys.stderr)
         return 2
+    if args.speed <= 0 or args.tick_seconds <= 0 or args.duration <= 0:
+        print("governor demo: --speed, --tick-seconds and --duration must be positive", file=sys.stderr)
+        return 2
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     if not args.verbose:
         logging.getLogger("kopf").setLevel(logging.ERROR)
-    operator_settings = dataclasses.replace(settings.operator, tick_seconds=args.tick_seconds, metrics_port=0)
-    examples = args.example or [p for p in DEFAULT_EXAMPLES if p.exists()]
-    docs = load_manifests(examples) if examples else [EMBEDDED_EXAMPLE]
-    with EmulatorThread() as emulator:
-        client = KubeClient(emulator.url)
-        if CRD.exists():
-            apply_all(client, load_manifests([CRD]))
-        api = KubernetesApi.for_url(emulator.url)
-        controller = Controller(
-            api=api, settings=operator_settings, connection=kopf.ConnectionInfo(server=emulator.url, insecure=True)
-        )
-        operator = OperatorThread(controller)
-        try:
-            with DeploymentStandIn(client, delay=args.startup_seconds):
-                operator.start()
-                apply_all(client, docs)
-                print(f"governor demo: emulator at {emulator.url}; {len(docs)} service(s); Ctrl-C to stop early")
-                _watch(client, operator, args)
-        except KeyboardInterrupt:
-            print("interrupted")
-        finally:
-            operator.stop()
-            api.close()
-    if operator.error is not None:
-        print(f"governor demo: the operator failed: {operator.error!r}", file=sys.stderr)
+    options = options_from(args)
+    printer = Printer(args)
+    if not args.json:
+        print(preamble(options))
+    try:
+        outcome = DemoSession(settings, options, printer).run()
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    if outcome.operator_error is not None:
+        print(f"governor demo: the operator failed: {outcome.operator_error!r}", file=sys.stderr)
         return 1
+    objective = min((s.slo.objective for s in outcome.specs), default=0.0)
+    summary = report.summarise(outcome.ledger, outcome.records, outcome.events, outcome.alerts, objective)
+    printer("summary", summary) if args.json else print("\n" + report.summary_text(summary))
+    if args.plot is not None and outcome.records:
+        report.plot(outcome.records, args.plot)
+        if not args.json:
+            print(f"plot written to {args.plot}")
     return 0
-
-
-def _watch(client: KubeClient, operator: OperatorThread, args: argparse.Namespace) -> None:
-    deadline = time.monotonic() + args.duration
-    tick = 0
-    while operator.alive and (args.ticks is None or tick < args.ticks):
-        if args.ticks is None and time.monotonic() >= deadline:
-            break
-        time.sleep(args.tick_seconds)
-        tick += 1
-        print(f"\n--- tick {tick} ---")
-        print(render(client.list("inferenceservices")), flush=True)

@@ -1,0 +1,288 @@
+"""One demo run: emulator, world, the real operator with real metrics and alerting, and the story's clock.
+
+``DemoSession.run`` wires the pieces the way ``governor run`` does — the direct-scrape metrics
+source from ``governor.metrics.build.build_source`` (no Prometheus URL) over the world's pods and
+node agent, the alerting hook with a receivers ConfigMap whose webhook is the world's console,
+the real decision engine — then drives the world every half second from the Deployment's ready
+replicas and the CR's ``status.precision`` and reports ticks, Events and alerts to a sink.
+Everything it starts it stops, in reverse order, also on Ctrl-C or an error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import kopf
+import yaml
+
+from governor.actuate.kube import KubernetesApi
+from governor.actuate.workloads import workload_name
+from governor.alerting import AlertEngine, AlertingHook, DictConfigReader, Notifier, ReceiverRegistry
+from governor.controller.app import Controller
+from governor.demo import story
+from governor.demo.client import KubeClient
+from governor.demo.emulator import EmulatorThread
+from governor.demo.live import LiveWorld, Notification
+from governor.demo.operator_thread import OperatorThread
+from governor.demo.report import TickRecord
+from governor.demo.scenario import Scenario, flash_crowd
+from governor.demo.standins import RollingStandIn
+from governor.demo.world import FleetView, Ledger, server_load, step
+from governor.metrics.build import build_source
+from governor.model import ServiceSpec
+from governor.model.parse import parse_service
+from governor.settings import Settings
+
+REPO = Path(__file__).resolve().parents[3]
+CRD = REPO / "crds" / "inferenceservice.yaml"
+STEP_SECONDS = 0.5  # how often the world re-reads the cluster and re-sets the load (wall clock)
+
+Sink = Callable[[str, Any], None]  # ("start" | "tick" | "event" | "alert", payload)
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    duration: float = 150.0  # wall-clock seconds
+    speed: float = 4.0  # simulated seconds per wall-clock second
+    ticks: int | None = None  # stop after this many ticks instead of ``duration``
+    tick_seconds: float = 1.0  # the operator's control-loop period (wall clock)
+    startup_seconds: float | None = None  # simulated pod start-up; None: each service's spec.startupSeconds
+    services: tuple[Mapping[str, Any], ...] = ()  # InferenceService manifests; () → the demo service
+    scenario: Scenario = field(default_factory=flash_crowd)
+
+    @property
+    def wall_seconds(self) -> float:
+        return self.ticks * self.tick_seconds if self.ticks is not None else self.duration
+
+
+@dataclass
+class Outcome:
+    """What the run produced, for the summary, the plot and the tests."""
+
+    records: list[TickRecord] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    ledger: Ledger = field(default_factory=Ledger)
+    specs: tuple[ServiceSpec, ...] = ()
+    operator_error: BaseException | None = None
+
+
+class SourceCloser:
+    """Closes the metrics source's HTTP session on the operator's loop when the controller stops."""
+
+    def __init__(self, source: Any) -> None:
+        self.source = source
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        await self.source.aclose()
+
+
+def load_manifests(paths: Sequence[Path]) -> list[dict[str, Any]]:
+    docs: list[dict[str, Any]] = []
+    for path in paths:
+        docs.extend(d for d in yaml.safe_load_all(path.read_text()) if isinstance(d, dict))
+    return docs
+
+
+class DemoSession:
+    def __init__(self, settings: Settings, options: DemoOptions, sink: Sink) -> None:
+        self.settings = dataclasses.replace(
+            settings,
+            prometheus=dataclasses.replace(settings.prometheus, url=""),
+            operator=dataclasses.replace(settings.operator, tick_seconds=options.tick_seconds, metrics_port=0),
+        )
+        self.options = options
+        self.sink = sink
+        self.docs = [dict(d) for d in options.services] or [story.demo_service()]
+        self.specs = tuple(parse_service(d) for d in self.docs)
+        self.outcome = Outcome(specs=self.specs)
+
+    def run(self) -> Outcome:
+        with EmulatorThread() as emulator, LiveWorld(self.specs) as world:
+            client = KubeClient(emulator.url)
+            if CRD.exists():
+                for doc in load_manifests([CRD]):
+                    client.apply(doc)
+            api = KubernetesApi.for_url(emulator.url)
+            clock = story.SimClock(self.options.speed)
+            operator = OperatorThread(self._controller(api, emulator.url, world, clock))
+            try:
+                standin = RollingStandIn(client, delay=self._startup_wall(), interval=0.1)
+                with standin:
+                    operator.start()
+                    clock.origin = time.time()
+                    for doc in self.docs:
+                        client.apply(doc)
+                    self.sink("start", {"api": emulator.url, "services": [str(s.key) for s in self.specs]})
+                    self._drive(client, world, operator, clock, standin)
+            finally:
+                operator.stop()
+                api.close()
+            self._drain(client, world)
+            self.outcome.operator_error = operator.error
+        return self.outcome
+
+    def _startup_wall(self) -> float:
+        startup = self.options.startup_seconds
+        if startup is None:
+            startup = min(s.startup_seconds for s in self.specs)
+        return max(0.0, startup / self.options.speed)
+
+    def _controller(self, api: KubernetesApi, url: str, world: LiveWorld, clock: story.SimClock) -> Controller:
+        source = build_source(self.settings, world.pod_lister, world.agent_lister)
+        reader = DictConfigReader(
+            configmaps={
+                (story.RECEIVERS_NAMESPACE, story.RECEIVERS_CONFIGMAP): {
+                    "receivers.yaml": story.receivers_yaml(world.webhook_url)
+                }
+            }
+        )
+        registry = ReceiverRegistry(reader, story.RECEIVERS_NAMESPACE, story.RECEIVERS_CONFIGMAP)
+        notifier = Notifier(registry, queue_limit=self.settings.alerting.queue_limit)
+        controller = Controller(
+            api=api,
+            settings=self.settings.operator,
+            metrics_source=source,
+            policy=story.demo_policy(),
+            hook=AlertingHook(AlertEngine(registry, notifier), registry),
+            connection=kopf.ConnectionInfo(server=url, insecure=True),
+            background=(notifier, SourceCloser(source)),
+        )
+        controller.loop.clock = clock
+        return controller
+
+    # ---- the story -------------------------------------------------------------------------
+
+    def _drive(
+        self,
+        client: KubeClient,
+        world: LiveWorld,
+        operator: OperatorThread,
+        clock: story.SimClock,
+        pods: RollingStandIn,
+    ) -> None:
+        opts = self.options
+        start = last = time.monotonic()
+        next_tick, ticks = start + opts.tick_seconds, 0
+        backlog = {s.key: 0.0 for s in self.specs}
+        views: dict[Any, FleetView] = {}
+        total_sim = opts.wall_seconds * opts.speed
+        story_start: float | None = None  # the story begins once the first replica is ready
+        while operator.alive and time.monotonic() - start < opts.wall_seconds:
+            time.sleep(max(0.0, min(STEP_SECONDS, next_tick - time.monotonic())))
+            now = time.monotonic()
+            dt, last = now - last, now
+            t_sim = clock.elapsed()
+            objects = {s.key: self._read(client, s) for s in self.specs}
+            if story_start is None and any(o[0] for o in objects.values()):
+                story_start = t_sim
+            begun = t_sim - story_start if story_start is not None else 0.0
+            offered, phase = opts.scenario.at(begun, total_sim - (story_start or 0.0))
+            for spec in self.specs:
+                ready, _, status = objects[spec.key]
+                params = story.fleet_params(spec)
+                split = ready_by_precision(
+                    pods.ready_split.get((spec.namespace, workload_name(spec)), (ready, 0)), status
+                )
+                view = step(params, backlog[spec.key], offered, split, dt)
+                backlog[spec.key], views[spec.key] = view.backlog, view
+                world.set(spec.key, server_load(params, view), ready, view.utilisation)
+                slo = spec.slo.latency_ms / 1000.0
+                if story_start is not None:
+                    ledger = self.outcome.ledger.add(view, ready, spec.max_replicas, slo, dt * opts.speed)
+                    self.outcome.ledger = ledger
+            self._drain(client, world)
+            if now >= next_tick:
+                next_tick += opts.tick_seconds
+                ticks += 1
+                for spec in self.specs:
+                    record = _record(spec, t_sim, phase, views[spec.key], *objects[spec.key])
+                    self.outcome.records.append(record)
+                    self.sink("tick", record)
+
+    def _read(self, client: KubeClient, spec: ServiceSpec) -> tuple[int, str, Mapping[str, Any]]:
+        deployment = client.find("deployments", spec.namespace, workload_name(spec)) or {}
+        service = client.find("inferenceservices", spec.namespace, spec.name) or {}
+        status = service.get("status") or {}
+        ready = int((deployment.get("status") or {}).get("readyReplicas") or 0)
+        precision = str(status.get("precision") or spec.precision.preferred.value)
+        return ready, precision, status
+
+    def _drain(self, client: KubeClient, world: LiveWorld) -> None:
+        seen = {e["name"] for e in self.outcome.events}
+        for namespace in sorted({s.namespace for s in self.specs}):
+            for event in client.list("events", namespace):
+                name = str((event.get("metadata") or {}).get("name"))
+                if name in seen:
+                    continue
+                seen.add(name)
+                involved = event.get("involvedObject") or {}
+                line = {
+                    "name": name,
+                    "type": event.get("type"),
+                    "reason": event.get("reason"),
+                    "object": f"{involved.get('namespace', namespace)}/{involved.get('name', '?')}",
+                    "message": event.get("message", ""),
+                }
+                self.outcome.events.append(line)
+                self.sink("event", line)
+        while not world.notifications.empty():
+            note: Notification = world.notifications.get_nowait()
+            alert = dataclasses.asdict(note)
+            self.outcome.alerts.append(alert)
+            self.sink("alert", alert)
+
+
+def ready_by_precision(split: tuple[int, int], status: Mapping[str, Any]) -> dict[str, int]:
+    """Ready pods per precision: while a rolling swap runs, pods of the new template serve its target."""
+    current, older = split
+    precision = str(status.get("precision") or "bf16")
+    swap = status.get("swap") or {}
+    phase, source, target = swap.get("phase"), str(swap.get("from") or precision), str(swap.get("to") or precision)
+    if phase == "Rolling":
+        serving, previous = target, source
+    elif phase == "RollingBack":
+        serving, previous = source, target
+    else:
+        serving, previous = precision, precision
+    counts = {serving: current}
+    counts[previous] = counts.get(previous, 0) + older
+    return counts
+
+
+def _record(
+    spec: ServiceSpec, t: float, phase: str, view: FleetView, ready: int, precision: str, status: Mapping[str, Any]
+) -> TickRecord:
+    metrics = status.get("metrics") or {}
+    reasons = (status.get("decision") or {}).get("reasons") or []
+    ready_condition: Mapping[str, Any] = next(
+        (c for c in status.get("conditions") or () if c.get("type") == "Ready"), {}
+    )
+    desired = status.get("desiredReplicas")
+    return TickRecord(
+        t=t,
+        service=spec.name,
+        phase=phase,
+        offered_rps=view.offered,
+        ready=ready,
+        desired=int(desired) if isinstance(desired, int | float) else None,
+        precision=precision,
+        rps=_number(metrics.get("rps")),
+        p99_ms=_number(metrics.get("latencyP99Ms")),
+        gpu=_number(metrics.get("gpuUtilization")),
+        true_p99_ms=view.p99_seconds * 1000.0,
+        slo_ms=spec.slo.latency_ms,
+        reason=str(reasons[0] if reasons else ready_condition.get("message", "")),
+    )
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
