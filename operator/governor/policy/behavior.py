@@ -41,6 +41,8 @@ def stabilize(desired: int, current: int, history: History, now: float, behavior
 def remember(history: History, value: int, now: float, keep_seconds: float) -> History:
     """``history`` with ``(now, value)`` appended and entries older than ``keep_seconds`` dropped."""
     cutoff = now - keep_seconds
+    if not history or history[0][0] > cutoff:  # nothing expired (times only grow): the common case
+        return (*history, (now, value))
     return (*(entry for entry in history if entry[0] > cutoff), (now, value))
 
 

@@ -140,10 +140,11 @@ def choose(
     served = state.precision
     if state.swapping or (state.target_precision is not None and state.target_precision != served):
         return _during_swap(spec, state, view, now, cfg)
-    if spec.precision.mode is PrecisionMode.FIXED or not ladder(spec):
+    rungs = _rungs_of(spec)
+    if spec.precision.mode is PrecisionMode.FIXED or not rungs.rungs:
         return _fixed(spec, served)
-    if served not in _rungs_of(spec).up:
-        target = step_up_candidate(spec, served)
+    if served not in rungs.up:
+        target = rungs.off_ladder_up
         if target is not None:
             why = f"{served} is outside the allowed precisions (quality floor {spec.precision.quality_floor:g})"
             return LadderChoice(target.precision, f"{why}; moving to {target.precision}", None, True)
@@ -152,7 +153,7 @@ def choose(
     down = _step_down(spec, state, view, need, now, cfg)
     if down is not None:
         return down
-    return _step_up(spec, state, view, now, cfg)
+    return _step_up(spec, state, view, now, cfg, rungs.up[served])
 
 
 def _during_swap(spec: ServiceSpec, state: PolicyState, view: View, now: float, cfg: PolicyConfig) -> LadderChoice:
@@ -289,9 +290,10 @@ def _pays_off(relief: float, loss: float, ratio: float, startup: float) -> bool:
     return (1.0 - loss) * relief + ratio * (startup - relief) > startup
 
 
-def _step_up(spec: ServiceSpec, state: PolicyState, view: View, now: float, cfg: PolicyConfig) -> LadderChoice:
+def _step_up(
+    spec: ServiceSpec, state: PolicyState, view: View, now: float, cfg: PolicyConfig, higher: Variant | None
+) -> LadderChoice:
     served = state.precision
-    higher = step_up_candidate(spec, served)
     if higher is None or view.arrival_plan is None or view.capacity_ref is None or breach(spec, view):
         return LadderChoice(served, None, None)
     _, _, loss = swap_cost(spec, higher, spec.max_replicas, cfg)

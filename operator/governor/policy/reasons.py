@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from governor.model.decision import ScaleDirection
-from governor.model.spec import ServiceSpec
+from governor.model.spec import ServiceSpec, SLOSpec
 from governor.policy.signals import View
 
 
@@ -41,14 +41,13 @@ def reasons(
 def _driver(spec: ServiceSpec, view: View, recs: dict[str, int], outcome: Outcome) -> str:
     if not recs:
         return f"no usable signal: keeping {outcome.current} replicas"
-    name = max(recs, key=lambda k: recs[k])
+    name = max(recs, key=recs.__getitem__)
     value = recs[name]
     if name == "latency":
         forecast = view.arrival_forecast or 0.0
         now = view.arrival_now or 0.0
-        slo = spec.slo
         text = (
-            f"latency SLO p{slo.latency_quantile * 100:g} ≤ {slo.latency_ms:.0f} ms needs {value} replicas "
+            f"{_slo_text(spec.slo)} needs {value} replicas "
             f"for {view.arrival_plan or 0.0:.1f} req/s effective (now {now:.1f}, forecast {forecast:.1f})"
         )
     elif name == "gpu":
@@ -63,6 +62,21 @@ def _driver(spec: ServiceSpec, view: View, recs: dict[str, int], outcome: Outcom
         text = f"{view.in_flight or 0.0:.0f} requests in flight at {per:g} per replica → {value} replicas"
     others = ", ".join(f"{k} {v}" for k, v in recs.items() if k != name)
     return f"{text} (others: {others})" if others else text
+
+
+_SLO_TEXT: dict[int, tuple[SLOSpec, str]] = {}
+
+
+def _slo_text(slo: SLOSpec) -> str:
+    """``latency SLO p99 ≤ 8000 ms``, formatted once per SLOSpec object (checked by identity)."""
+    entry = _SLO_TEXT.get(id(slo))
+    if entry is not None and entry[0] is slo:
+        return entry[1]
+    if len(_SLO_TEXT) > 100_000:
+        _SLO_TEXT.clear()
+    text = f"latency SLO p{slo.latency_quantile * 100:g} ≤ {slo.latency_ms:.0f} ms"
+    _SLO_TEXT[id(slo)] = (slo, text)
+    return text
 
 
 def _limits(spec: ServiceSpec, o: Outcome) -> list[str]:
