@@ -51,6 +51,11 @@ def _changes_within(events: History, period: float, now: float, sign: int) -> in
     return sum(abs(change) for t, change in events if t > cutoff and change * sign > 0)
 
 
+def _period_start(current: int, events: History, period: float, now: float) -> int:
+    """Replicas at the start of a policy period: HPA measures each policy's change from there."""
+    return current - _changes_within(events, period, now, +1) + _changes_within(events, period, now, -1)
+
+
 def scale_up_limit(current: int, events: History, now: float, rules: ScalingRules) -> int:
     """Highest count the scale-up policies allow now (never below ``current``)."""
     if rules.select_policy is SelectPolicy.DISABLED or not rules.policies:
@@ -58,9 +63,7 @@ def scale_up_limit(current: int, events: History, now: float, rules: ScalingRule
     pick = min if rules.select_policy is SelectPolicy.MIN else max
     proposals = []
     for policy in rules.policies:
-        added = _changes_within(events, policy.period_seconds, now, +1)
-        removed = _changes_within(events, policy.period_seconds, now, -1)
-        start = current - added + removed
+        start = _period_start(current, events, policy.period_seconds, now)
         if policy.type == "Pods":
             proposals.append(start + policy.value)
         else:
@@ -75,9 +78,7 @@ def scale_down_limit(current: int, events: History, now: float, rules: ScalingRu
     pick = max if rules.select_policy is SelectPolicy.MIN else min
     proposals = []
     for policy in rules.policies:
-        added = _changes_within(events, policy.period_seconds, now, +1)
-        removed = _changes_within(events, policy.period_seconds, now, -1)
-        start = current - added + removed
+        start = _period_start(current, events, policy.period_seconds, now)
         if policy.type == "Pods":
             proposals.append(start - policy.value)
         else:
