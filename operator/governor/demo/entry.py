@@ -2,7 +2,7 @@
 
 Starts the embedded Kubernetes emulator, a small simulated world (one vLLM-like model server per
 service, standing in for its fleet), the real operator in-process with the direct-scrape metrics
-source and the alerting hook, and plays a two-and-a-half-minute story: steady load, a ramp, a
+source and the alerting hook, and plays a three-minute story: steady load, a ramp, a
 flash crowd that eight replicas at bf16 cannot carry, calm again. Every tick it prints one row
 per service (load, replicas, precision, p99 against the SLO, GPU, the decision's reason), and
 Events and alerts as they happen; at the end, a summary. Exits 0 and stops everything it started.
@@ -23,7 +23,7 @@ from governor.settings import Settings, SettingsError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--duration", type=float, default=150.0, help="wall-clock seconds to run (default 150)")
+    parser.add_argument("--duration", type=float, default=180.0, help="wall-clock seconds to run (default 180)")
     parser.add_argument("--speed", type=float, default=4.0, help="simulated seconds per wall-clock second (default 4)")
     parser.add_argument("--ticks", type=int, default=None, help="stop after this many ticks instead")
     parser.add_argument("--tick-seconds", type=float, default=1.0, help="control-loop period, wall clock (default 1)")

@@ -1,7 +1,7 @@
 """The demo's load story: steady → ramp → flash crowd → back to steady, as a pure function of time.
 
 Phases are laid out as shares of the run, so a short test run at high speed and the default
-two-and-a-half-minute run tell the same story. Rates are requests per second offered to the
+three-minute run tell the same story. Rates are requests per second offered to the
 whole fleet of one service.
 """
 
@@ -51,8 +51,8 @@ def flash_crowd(base_rps: float = 6.0, ramp_rps: float = 20.0, crowd_factor: flo
             Phase("ramp", 0.34, base_rps, ramp_rps),
             Phase("plateau", 0.40, ramp_rps, ramp_rps),
             Phase("flash-crowd", 0.42, ramp_rps, crowd),
-            Phase("flash-crowd", 0.60, crowd, crowd),
-            Phase("subsiding", 0.63, crowd, base_rps * 1.5),
+            Phase("flash-crowd", 0.56, crowd, crowd),
+            Phase("subsiding", 0.59, crowd, base_rps * 1.5),
             Phase("steady", 1.0, base_rps * 1.5, base_rps * 1.5),
         )
     )

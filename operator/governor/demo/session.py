@@ -47,7 +47,7 @@ Sink = Callable[[str, Any], None]  # ("start" | "tick" | "event" | "alert", payl
 
 @dataclass(frozen=True)
 class DemoOptions:
-    duration: float = 150.0  # wall-clock seconds
+    duration: float = 180.0  # wall-clock seconds
     speed: float = 4.0  # simulated seconds per wall-clock second
     ticks: int | None = None  # stop after this many ticks instead of ``duration``
     tick_seconds: float = 1.0  # the operator's control-loop period (wall clock)
