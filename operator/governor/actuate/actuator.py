@@ -86,6 +86,11 @@ class ActuationResult:
     replicas: int | None  # replicas asked of the workload after this call (None: no workload)
 
 
+def safe_batch(batch: int | None, replicas: int) -> int:
+    """Pods a rolling batch may take out at once: what the decision engine asked, but one pod always serves."""
+    return max(1, min(batch or 1, replicas - 1))
+
+
 def merge_status(status: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
     """``status`` with the Actuator's patch merged in (``None`` deletes a key, as a merge patch does)."""
     merged = dict(status)
@@ -228,7 +233,7 @@ class _Run:
             previous_container=view.container,
             previous_rolling_update=view.rolling_update,
             template_patched=phase == SwapPhase.ROLLING,
-            max_unavailable=max(1, batch or 1),
+            max_unavailable=safe_batch(batch, view.replicas),
         )
         why = decision.summary if decision is not None else "requested"
         self.notes.append(Note("Normal", "PrecisionSwapStarted", f"{self.precision} → {wanted} ({strategy}): {why}"))

@@ -46,6 +46,9 @@ class PolicyConfig:
     # rolling swap (a pod restart each) "carry" means the need fits within this share of
     # maxReplicas, so a second rolling swap is rarely needed; in place it is all of maxReplicas.
     rolling_fit_share: float = 0.8
+    # A rolling swap at maxReplicas restarts at most this share of the fleet at once: the rest keeps
+    # serving (taking every pod out turns a latency breach into an outage).
+    rolling_max_unavailable_share: float = 0.5
     # Burstiness (G/G/c): the request rate is a mean over this window (the metrics' rate window);
     # ca² is learned from the forecast's one-step residuals with this EWMA weight, capped here.
     rate_window_seconds: float = 60.0

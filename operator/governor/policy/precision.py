@@ -161,7 +161,7 @@ def _during_swap(spec: ServiceSpec, state: PolicyState, view: View, now: float, 
     target = state.target_precision or state.precision
     need = solve(latency_query(spec, view, _throughput(spec, target), cfg)) if view.fresh else None
     variant = spec.precision.variant(target)
-    batch = _rolling_batch(spec, variant, _top_throughput(spec), need) if variant is not None else None
+    batch = _rolling_batch(spec, variant, _top_throughput(spec), need, cfg) if variant is not None else None
     keep = LadderChoice(target, _with_batch(f"swap to {target} in progress", batch), None, max_unavailable=batch)
     lower = step_down_candidate(spec, target) if spec.precision.mode is PrecisionMode.AUTO else None
     if lower is None or not view.fresh or not _budget_left(state, now, cfg):
@@ -174,7 +174,7 @@ def _during_swap(spec: ServiceSpec, state: PolicyState, view: View, now: float, 
         f"forecast {view.arrival_plan or 0.0:.1f} req/s needs {need} replicas at {target}, more than "
         f"maxReplicas {spec.max_replicas}; {lower.precision} adds {gain:.0%} capacity"
     )
-    batch = _rolling_batch(spec, lower, _top_throughput(spec), need_low)
+    batch = _rolling_batch(spec, lower, _top_throughput(spec), need_low, cfg)
     return LadderChoice(lower.precision, _with_batch(why, batch), None, True, batch)
 
 
@@ -210,7 +210,7 @@ def _step_down(
     batch = None
     if short:  # jump straight to the rung that maxReplicas can carry the load at
         lower, need_low = _carrying(spec, view, lower, cfg)
-        batch = _rolling_batch(spec, lower, served_tp, need_low)
+        batch = _rolling_batch(spec, lower, served_tp, need_low, cfg)
     relief, _, loss = swap_cost(spec, lower, state.replicas, cfg)
     ready_capacity = view.ready * view.capacity_ref * served_tp
     deficit = view.arrival_now > cfg.swap_deficit_factor * ready_capacity
@@ -256,21 +256,27 @@ def _carrying(spec: ServiceSpec, view: View, lower: Variant, cfg: PolicyConfig) 
         variant = further
 
 
-def _rolling_batch(spec: ServiceSpec, variant: Variant, served_tp: float, need: int | None) -> int | None:
+def _rolling_batch(
+    spec: ServiceSpec, variant: Variant, served_tp: float, need: int | None, cfg: PolicyConfig
+) -> int | None:
     """Pods a rolling swap at maxReplicas should restart at once, or None for one at a time.
 
     The smallest batch after which maxReplicas carries the latency need: with ``m`` of ``R``
     pods at the new precision, capacity is ``m × new + (R − m) × old`` (in replicas at relative
     throughput 1). New pods of a scale-up start at the new precision and count in ``m``. The
     capacity dip (the batch serving nothing for one start-up) is accepted only because the
-    fleet is short anyway; a larger batch would add dip without carrying the load sooner.
+    fleet is short anyway; a larger batch would add dip without carrying the load sooner. The
+    batch never exceeds ``cfg.rolling_max_unavailable_share`` of maxReplicas, so part of the fleet
+    always keeps serving while the rest restarts.
     """
     new_tp = variant.relative_throughput
     if swap_mode(variant) is not SwapMode.ROLLING or need is None or new_tp <= served_tp:
         return None
     top = spec.max_replicas
     pods = math.ceil((min(need, top) * new_tp - top * served_tp) / (new_tp - served_tp) - 1e-9)
-    return min(pods, top) if pods > 1 else None
+    cap = max(1, math.floor(top * cfg.rolling_max_unavailable_share))
+    pods = min(pods, cap)
+    return pods if pods > 1 else None
 
 
 def _with_batch(why: str, batch: int | None) -> str:

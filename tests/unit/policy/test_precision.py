@@ -125,6 +125,15 @@ def test_rolling_swap_when_short_jumps_to_the_rung_that_carries_and_sizes_its_ba
     assert light.swap_max_unavailable is None or light.swap_max_unavailable <= need
 
 
+def test_rolling_batch_never_takes_more_than_half_the_fleet_out() -> None:
+    rolling = tuple(replace(v, swap_modes=(SwapMode.ROLLING,)) for v in VARIANTS)
+    spec = service(max_replicas=20, variants=rolling)
+    for rate in (130.0, 200.0, 400.0, 1000.0):  # deeper and deeper overload at maxReplicas
+        decision, _ = decide(spec, world(spec, rate, 20, Precision.BF16, 100.0), _state(20), 100.0)
+        assert decision.swap, rate
+        assert decision.swap_max_unavailable is None or decision.swap_max_unavailable <= 10, rate
+
+
 def test_no_rolling_batch_when_max_replicas_carry_the_load() -> None:
     rolling = tuple(replace(v, swap_modes=(SwapMode.ROLLING,)) for v in VARIANTS)
     spec = service(max_replicas=20, variants=rolling)
