@@ -15,20 +15,24 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from governor.actuate.kube import api_path
+
 T = TypeVar("T")
 
 # Short names → API path prefix and plural, as ``kubectl`` understands them.
-RESOURCE_PATHS: dict[str, tuple[str, str]] = {
-    "namespaces": ("/api/v1", "namespaces"),
-    "events": ("/api/v1", "events"),
-    "services": ("/api/v1", "services"),
-    "pods": ("/api/v1", "pods"),
-    "configmaps": ("/api/v1", "configmaps"),
-    "secrets": ("/api/v1", "secrets"),
-    "deployments": ("/apis/apps/v1", "deployments"),
-    "customresourcedefinitions": ("/apis/apiextensions.k8s.io/v1", "customresourcedefinitions"),
-    "inferenceservices": ("/apis/governor.dev/v1alpha1", "inferenceservices"),
+# resource → its API group/version (the plural is the resource name itself)
+RESOURCE_VERSIONS: dict[str, str] = {
+    "namespaces": "v1",
+    "events": "v1",
+    "services": "v1",
+    "pods": "v1",
+    "configmaps": "v1",
+    "secrets": "v1",
+    "deployments": "apps/v1",
+    "customresourcedefinitions": "apiextensions.k8s.io/v1",
+    "inferenceservices": "governor.dev/v1alpha1",
 }
+
 CLUSTER_SCOPED = frozenset({"namespaces", "customresourcedefinitions"})
 KIND_TO_RESOURCE = {
     "Namespace": "namespaces",
@@ -52,16 +56,8 @@ class ApiStatusError(RuntimeError):
 
 
 def object_path(resource: str, namespace: str | None = None, name: str | None = None, sub: str | None = None) -> str:
-    prefix, plural = RESOURCE_PATHS[resource]
-    path = prefix
-    if namespace and resource not in CLUSTER_SCOPED:
-        path += f"/namespaces/{namespace}"
-    path += f"/{plural}"
-    if name:
-        path += f"/{name}"
-    if sub:
-        path += f"/{sub}"
-    return path
+    scoped = None if resource in CLUSTER_SCOPED else namespace
+    return api_path(RESOURCE_VERSIONS[resource], resource, scoped, name, sub)
 
 
 @dataclass(frozen=True)
