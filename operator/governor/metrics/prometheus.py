@@ -130,15 +130,14 @@ class PrometheusSource:
         for (preset, group), slo_le in zip(by_preset.items(), slo_les, strict=True):
             keys = frozenset(spec.key for spec in group)
             if preset.name in recorded:
-                expr, names = self.recorded.preset_query(preset, slo_le)
-                jobs.append(Job(expr, keys, names=names))
+                jobs += [Job(e, keys, names=n) for e, n in self.recorded.preset_query(preset, slo_le, len(keys))]
                 continue
             exprs = (self.builder.traffic(preset), self.builder.latency(preset, slo_le), self.builder.load(preset))
             jobs += [Job(expr, keys) for expr in exprs if expr]
         for source, gpu_keys in by_gpu.items():
             if source in recorded:
-                expr, names = self.recorded.gpu_query(source)
-                jobs.append(Job(expr, frozenset(gpu_keys), names=names))
+                recorded_gpu = self.recorded.gpu_query(source, len(gpu_keys))
+                jobs += [Job(e, frozenset(gpu_keys), names=n) for e, n in recorded_gpu]
             elif raw := self.builder.gpu(source):
                 jobs.append(Job(raw, frozenset(gpu_keys)))
         for spec in specs:

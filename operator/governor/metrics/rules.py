@@ -26,6 +26,8 @@ from governor.metrics.queries import SLO_BUCKET, Part, QueryBuilder, join, tag
 GPU_SOURCES = ("agent", "dcgm")
 RATE_SIGNALS = frozenset({"request_rate", "error_rate", "cache_hit_ratio"})
 DEFAULT_EVALUATION_INTERVAL = "15s"
+ROWS_PER_QUERY = 40_000  # rows one recorded-series answer may carry before it is split
+MAX_SPLIT = 3
 
 
 @dataclass(frozen=True)
@@ -100,23 +102,28 @@ class RecordedQueries:
         names = "|".join(sorted(markers.values()))
         return f'group by (__name__) ({{__name__=~"{names}"}})'
 
-    def preset_query(self, preset: Preset, slo_le: Sequence[str]) -> tuple[str, dict[str, str]]:
-        """One plain selector for every recorded series of ``preset``, and recorded name → signal.
+    def preset_query(
+        self, preset: Preset, slo_le: Sequence[str], services: int = 0
+    ) -> list[tuple[str, dict[str, str]]]:
+        """Plain selectors for every recorded series of ``preset``, each with recorded name → signal.
 
         No ``label_replace`` or ``or``: Prometheus only looks series up, and the answer's
         ``__name__`` says which signal each row is. ``le=~"|..."`` keeps the series without
-        an ``le`` label plus the SLO buckets.
+        an ``le`` label plus the SLO buckets. A large fleet's names are split over a few
+        selectors (see ``split``) that Prometheus answers and Governor decodes concurrently.
         """
         b = self.builder
         signals = {self.name(preset.name, s): s for s, _ in b.traffic_parts(preset) + b.load_parts(preset)}
         signals.update({self._quantile_name(preset, s): s for s, _ in b.quantile_parts(preset)})
+        weights = dict.fromkeys(signals, 1)
         if preset.latency is not None and slo_le:
-            signals[self.name(preset.name, "latency_bucket")] = SLO_BUCKET
-        return self._selector(signals, slo_le), signals
+            bucket = self.name(preset.name, "latency_bucket")
+            signals[bucket], weights[bucket] = SLO_BUCKET, len(slo_le)
+        return [(self._selector(part, slo_le), part) for part in split(signals, weights, services)]
 
-    def gpu_query(self, source: str) -> tuple[str, dict[str, str]]:
+    def gpu_query(self, source: str, services: int = 0) -> list[tuple[str, dict[str, str]]]:
         signals = {self.name(source, s): s for s, _ in self.builder.gpu_parts(source)}
-        return self._selector(signals, ()), signals
+        return [(self._selector(part, ()), part) for part in split(signals, dict.fromkeys(signals, 1), services)]
 
     def _selector(self, signals: Mapping[str, str], slo_le: Sequence[str]) -> str:
         names = "|".join(regex_literal(n) for n in sorted(signals))
@@ -142,6 +149,26 @@ class RecordedQueries:
 
     def _select(self, group: str, parts: Sequence[Part]) -> str | None:
         return join([tag(self.name(group, signal), signal) for signal, _ in parts])
+
+
+def split(signals: Mapping[str, str], weights: Mapping[str, int], services: int) -> list[dict[str, str]]:
+    """The recorded names in as few selectors as keep each answer under ``ROWS_PER_QUERY`` rows.
+
+    ``weights`` is the number of rows per service each name returns (an SLO bucket name returns
+    one per ``le``). Prometheus encodes one answer on one core, and Governor decodes one answer
+    while the next is still on the wire, so a 110,000-row answer split in three arrives and is
+    sorted sooner. At most ``MAX_SPLIT`` selectors per group: the count never grows past that,
+    whatever the number of services; small fleets keep one.
+    """
+    rows = services * sum(weights.values())
+    count = max(1, min(MAX_SPLIT, len(signals), -(-rows // ROWS_PER_QUERY)))
+    parts: list[dict[str, str]] = [{} for _ in range(count)]
+    loads = [0] * count
+    for name in sorted(signals, key=lambda n: (-weights[n], n)):  # heaviest first, to the lightest part
+        lightest = loads.index(min(loads))
+        parts[lightest][name] = signals[name]
+        loads[lightest] += weights[name]
+    return parts
 
 
 def rules_file(builder: QueryBuilder, interval: str = DEFAULT_EVALUATION_INTERVAL) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from governor.metrics import rules
 from governor.metrics.client import Rows
 from governor.metrics.presets import PRESETS
 from governor.metrics.prometheus import PrometheusSource
@@ -148,3 +149,24 @@ async def test_forced_modes_skip_detection(mode: str, recorded_expected: bool) -
 def test_unknown_mode_is_refused() -> None:
     with pytest.raises(ValueError, match="auto, on or off"):
         PrometheusSource(DetectingClient(set()), recording_rules="sometimes")
+
+
+@pytest.mark.parametrize("services", [1, 100, 3_000, 10_000, 1_000_000])
+def test_large_fleets_split_the_selector_into_a_bounded_number(services: int) -> None:
+    recorded = RecordedQueries(QueryBuilder())
+    vllm = PRESETS[MetricsPreset.VLLM]
+    slo_le = ("0.5", "0.8", "+Inf")
+    whole = recorded.preset_query(vllm, slo_le)
+    parts = recorded.preset_query(vllm, slo_le, services)
+    assert len(whole) == 1
+    single_names = whole[0][1]
+    merged = [name for _, names in parts for name in names]
+    assert sorted(merged) == sorted(single_names)  # every recorded name read exactly once
+    assert all(single_names[k] == v for _, n in parts for k, v in n.items())  # same name → signal
+    weights = [sum(len(slo_le) if s == "slo_bucket" else 1 for s in names.values()) for _, names in parts]
+    expected = min(rules.MAX_SPLIT, -(-services * sum(weights) // rules.ROWS_PER_QUERY))
+    assert len(parts) == max(1, expected)
+    assert max(weights) - min(weights) <= len(slo_le)  # balanced: rows per answer differ by < one bucket name
+    for expr, names in parts:
+        assert set(re.findall(r"namespace_\w+:governor_\w+:\w+", expr)) == set(names)
+        assert r'le=~"|0\\.5|0\\.8|\\+Inf"' in expr
