@@ -27,7 +27,7 @@ from governor.actuate.inplace import (
 )
 from governor.actuate.kube import KubeApi
 from governor.actuate.overrides import MODEL_CONTAINER_ANNOTATION
-from governor.actuate.rollout import choose_strategy, rollout_view
+from governor.actuate.rollout import adopt_batch, choose_strategy, rollout_view
 from governor.actuate.scaling import ManualScale, hold_seconds, plan_scale
 from governor.actuate.swap import (
     Note,
@@ -66,6 +66,7 @@ class ActuationSettings:
     manual_hold_seconds: float = 900.0  # default when the CR has no governor.dev/manual-hold-seconds annotation
     quarantine_seconds: float = 3600.0  # a variant whose swap failed is not tried again for this long
     in_place_pod_timeout_seconds: float = 120.0  # one pod's in-place load must be ready within this
+    decision_max_age_seconds: float = 30.0  # an older decision never begins, cancels or re-batches a swap
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,7 @@ class Actuator:
     ) -> ActuationResult:
         run = _Run(self, spec, dict(annotations or {}), self._known(spec, actuation_status), now)
         if workload is not None:
+            run.workload_replicas = workload.replicas
             await run.swap(decision)
             await run.scale(decision, workload)
         await run.flush()
@@ -154,6 +156,7 @@ class _Run:
         self.pending: dict[str, Any] = {}
         self.notes: list[Note] = []
         self.replicas: int | None = None
+        self.workload_replicas: int | None = None  # the workload's replicas as read this tick
 
     # ---- state read from the owned fields ---------------------------------------------------
 
@@ -192,10 +195,15 @@ class _Run:
 
     async def swap(self, decision: Decision | None) -> None:
         record = self.record
+        current = self._current(decision)
         if record is not None and record.active:
-            await self._advance(record)
+            if current is not None and await self._steer(record, current):
+                return
+            await self._advance(self.record or record)
             return
-        wanted = decision.precision if decision is not None else self.precision
+        if current is None:
+            return  # a swap begins only on this tick's own decision, never on an older one
+        wanted = current.precision
         if wanted == self.precision or self.spec.precision.variant(wanted) is None:
             return
         if self.spec.observe_only:
@@ -204,7 +212,46 @@ class _Run:
         if blocked is not None:
             logger.info("%s: swap to %s refused: quarantined until %s", self.spec.key, wanted, iso(blocked.until))
             return
-        await self._begin(wanted, decision)
+        await self._begin(wanted, current)
+
+    def _current(self, decision: Decision | None) -> Decision | None:
+        """``decision`` when it is this tick's and was taken on the precision the pods serve, else ``None``."""
+        if decision is None or decision.at < self.now - self.a.settings.decision_max_age_seconds:
+            return None
+        return decision if decision.current_precision == self.precision else None
+
+    async def _steer(self, record: SwapRecord, decision: Decision) -> bool:
+        """Let a running rolling swap follow this tick's decision; ``True`` when it was cancelled.
+
+        Wanting the served precision back cancels a swap no pod has moved to yet (once pods have
+        moved it finishes, and the policy's dwell time decides the step back). Otherwise, at
+        maxReplicas, the rollout adopts a bigger batch when the decision engine asks for one."""
+        if record.phase != SwapPhase.ROLLING:
+            return False
+        if decision.precision == record.from_precision:
+            why = decision.summary or f"the decision wants {record.from_precision} back"
+            notes = await self.a._driver.cancel(self._context(), record, self.now, why)
+            if notes is None:
+                return False
+            self.notes.extend(notes)
+            self.set(swap=None, precision=record.from_precision.value)
+            await self.flush()
+            return True
+        replicas = int(self.workload_replicas or 0)
+        batch = decision.swap_max_unavailable
+        bounded = safe_batch(batch, replicas) if batch is not None else None
+        switched = adopt_batch(record, replicas, self.spec.max_replicas, bounded, self.now)
+        if switched is not None:
+            self.notes.append(
+                Note(
+                    "Normal",
+                    "PrecisionSwapStrategyChanged",
+                    f"{record.from_precision} → {record.to_precision}: {switched.message}; {decision.summary}",
+                )
+            )
+            self.set(swap=switched.to_dict())
+            await self.flush()  # write-ahead: the record carries the batch before the Deployment does
+        return False
 
     async def _begin(self, wanted: Precision, decision: Decision | None) -> None:
         spec = self.spec

@@ -11,13 +11,14 @@ spec (``observedGeneration >= generation``), every replica runs the new template
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from governor.actuate.overrides import container_matches, model_container
 from governor.actuate.swap import (
     Action,
     ActionKind,
+    Note,
     QuarantineEntry,
     Step,
     SwapPhase,
@@ -95,13 +96,16 @@ def choose_strategy(replicas: int, max_replicas: int, max_unavailable: int | Non
 def rolling_forward(
     record: SwapRecord, view: RolloutView, target: Mapping[str, Any], now: float, timeout: float
 ) -> Step:
-    """``Rolling`` and ``Finalizing``: get the new container into the template, then wait for the rollout."""
+    """``Rolling`` and ``Finalizing``: get the new container into the template, then wait for the rollout.
+
+    While ``Rolling``, the Deployment's rollingUpdate is kept equal to the record's strategy, so a
+    switch persisted in the record (``adopt_batch``) reaches the Deployment, after a restart too."""
+    strategy = rolling_update_for(
+        SwapStrategy.SURGE if record.phase == SwapPhase.FINALIZING else record.strategy, record.max_unavailable
+    )
     if not container_matches(view.container, target):
         if now > record.deadline:
             return fail(record, now, "the new template could not be written before the swap timeout", timeout)
-        strategy = rolling_update_for(
-            SwapStrategy.SURGE if record.phase == SwapPhase.FINALIZING else record.strategy, record.max_unavailable
-        )
         return Step(record, actions=(Action(ActionKind.PATCH_TEMPLATE, container=target, rolling_update=strategy),))
     if view.complete:
         return finish_succeeded(record, now)
@@ -110,7 +114,59 @@ def rolling_forward(
     if now > record.deadline:
         detail = f"{view.updated}/{view.replicas} updated, {view.available} available"
         return fail(record, now, f"not rolled out within {timeout:.0f}s ({detail})", timeout)
+    if record.phase == SwapPhase.ROLLING and dict(view.rolling_update or {}) != dict(strategy):
+        return Step(record, actions=(Action(ActionKind.SET_STRATEGY, rolling_update=strategy),))
     return Step(record)
+
+
+def pods_out(record: SwapRecord) -> int:
+    """Pods the record's strategy lets the rollout take out of service at once (a surge takes none)."""
+    if record.strategy == SwapStrategy.SURGE:
+        return 0
+    return 1 if record.strategy == SwapStrategy.ONE_AT_A_TIME else record.max_unavailable
+
+
+def adopt_batch(
+    record: SwapRecord, replicas: int, max_replicas: int, batch: int | None, now: float
+) -> SwapRecord | None:
+    """The running rolling swap switched to the batch the decision engine asks for now, or ``None``.
+
+    Only a ``Rolling`` swap at maxReplicas switches, and only upwards: ``batch`` (already bounded
+    by ``safe_batch``) must take more pods out than the record's strategy does. When the engine
+    asks for less, or for none, the rollout keeps what is already out (no churn)."""
+    if record.phase != SwapPhase.ROLLING or batch is None or replicas < max_replicas:
+        return None
+    if batch <= pods_out(record):
+        return None
+    strategy = SwapStrategy.BATCH if batch > 1 else SwapStrategy.ONE_AT_A_TIME
+    label = f"{strategy} {batch}" if strategy == SwapStrategy.BATCH else str(strategy)
+    message = f"{label}: at maxReplicas ({replicas}) and short (was {record.strategy})"
+    return replace(record, strategy=strategy, max_unavailable=batch, message=message)
+
+
+def cancellable(record: SwapRecord, view: RolloutView, target: Mapping[str, Any]) -> bool:
+    """A rolling swap that has not replaced any pod yet: the template is not written, or the Deployment
+    has seen it and still runs every old pod while no new one is ready (``updatedReplicas`` 0, or only
+    surge pods still starting)."""
+    if record.phase != SwapPhase.ROLLING:
+        return False
+    if not container_matches(view.container, target):
+        return True
+    old = view.status_replicas - view.updated
+    return view.observed and old >= view.replicas and view.available <= old
+
+
+def cancel_step(record: SwapRecord, now: float, why: str) -> Step:
+    """Undo a swap no pod has moved to: the template and the strategy as they were before it."""
+    note = Note(
+        "Normal",
+        "PrecisionSwapCancelled",
+        f"swap {record.from_precision} → {record.to_precision} cancelled before any pod moved: {why}",
+    )
+    action = Action(
+        ActionKind.PATCH_TEMPLATE, container=record.previous_container, rolling_update=record.previous_rolling_update
+    )
+    return Step(record, actions=(action,) if record.previous_container is not None else (), notes=(note,))
 
 
 def rolling_back(

@@ -204,6 +204,7 @@ def add_quarantine(
 class ActionKind(StrEnum):
     PATCH_TEMPLATE = "PatchTemplate"  # make the model container equal ``container`` (+ ``rolling_update``)
     RESTORE_STRATEGY = "RestoreStrategy"  # put the Deployment's rollingUpdate back as it was
+    SET_STRATEGY = "SetStrategy"  # a running rollout switches to ``rolling_update`` (template untouched)
     LOAD = "Load"  # ask ``pod`` to load the new variant in place
     REVERT = "Revert"  # ask ``pod`` to load the previous variant in place (deleted when it cannot)
     DELETE_POD = "DeletePod"  # the Deployment recreates it from the template (previous variant)

@@ -25,7 +25,7 @@ from governor.actuate.inplace_plan import (
 )
 from governor.actuate.kube import KubeApi
 from governor.actuate.overrides import apply_variant, model_container
-from governor.actuate.rollout import rolling_back, rolling_forward, rollout_view
+from governor.actuate.rollout import cancel_step, cancellable, rolling_back, rolling_forward, rollout_view
 from governor.actuate.swap import (
     Action,
     ActionKind,
@@ -87,6 +87,18 @@ class SwapDriver:
             if not moved or not record.active:
                 break
         return record, quarantine, notes
+
+    async def cancel(self, ctx: SwapContext, record: SwapRecord, now: float, why: str) -> list[Note] | None:
+        """Undo a rolling swap that no pod has moved to yet; ``None`` (nothing done) once pods have moved.
+
+        The template is restored *before* the caller clears the record: killed in between, the
+        operator finds the record with the old template, which is again a swap nothing moved to."""
+        view = rollout_view(await self.api.get(ctx.deployment_path), ctx.container_name)
+        if not cancellable(record, view, self.target_container(ctx, record)):
+            return None
+        step = cancel_step(record, now, why)
+        await self._execute(ctx, step.record, step.actions)
+        return list(step.notes)
 
     async def _step(
         self, ctx: SwapContext, record: SwapRecord, quarantine: tuple[QuarantineEntry, ...], now: float
@@ -192,7 +204,7 @@ class SwapDriver:
                 await set_model_container(
                     self.api, ctx.deployment_path, action.container, action.rolling_update, ctx.container_name
                 )
-            elif action.kind == ActionKind.RESTORE_STRATEGY and action.rolling_update:
+            elif action.kind in (ActionKind.RESTORE_STRATEGY, ActionKind.SET_STRATEGY) and action.rolling_update:
                 await set_rolling_update(self.api, ctx.deployment_path, action.rolling_update)
             elif action.kind == ActionKind.DELETE_POD and action.pod:
                 await delete_pod(self.api, ctx.spec.namespace, action.pod)

@@ -9,6 +9,7 @@ import pytest
 from governor.actuate.inplace_plan import PodView, batch_size, in_place_step, record_results, reverting_actions
 from governor.actuate.rollout import RolloutView, choose_strategy, rolling_back, rolling_forward
 from governor.actuate.swap import (
+    SURGE_ROLLING_UPDATE,
     ActionKind,
     QuarantineEntry,
     SwapPhase,
@@ -50,7 +51,7 @@ def view(
     total: int = 3,
     failed: bool = False,
 ) -> RolloutView:
-    return RolloutView(gen, observed, 3, total, updated, available, failed, container, None)
+    return RolloutView(gen, observed, 3, total, updated, available, failed, container, SURGE_ROLLING_UPDATE)
 
 
 # (name, phase, view, now, expected phase, expected action kinds, expected event reasons)
