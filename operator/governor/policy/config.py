@@ -49,6 +49,9 @@ class PolicyConfig:
     # A rolling swap at maxReplicas restarts at most this share of the fleet at once: the rest keeps
     # serving (taking every pod out turns a latency breach into an outage).
     rolling_max_unavailable_share: float = 0.5
+    # A swap asked for but not reported as under way this long after (refused, cancelled, rolled
+    # back) is forgotten, so the engine stops asking for a swap nobody is doing.
+    swap_start_grace_seconds: float = 30.0
     # Burstiness (G/G/c): the request rate is a mean over this window (the metrics' rate window);
     # ca² is learned from the forecast's one-step residuals with this EWMA weight, capped here.
     rate_window_seconds: float = 60.0

@@ -56,7 +56,7 @@ def decide(
 
 
 def prepare(spec: ServiceSpec, obs: Observation, state: PolicyState, now: float, cfg: PolicyConfig) -> Prepared:
-    state = _notice_swap_end(spec, state, now)
+    state = _notice_swap_end(spec, state, now, cfg)
     view, updates = read(spec, obs, state, now, cfg)
     plan_tp = _planning_throughput(spec, state.precision, state.target_precision)
     up = ladder.step_up_candidate(spec, state.precision)
@@ -64,15 +64,21 @@ def prepare(spec: ServiceSpec, obs: Observation, state: PolicyState, now: float,
     return Prepared(view, state, updates, latency_query(spec, view, plan_tp, cfg), up_tp)
 
 
-def _notice_swap_end(spec: ServiceSpec, state: PolicyState, now: float) -> PolicyState:
+def _notice_swap_end(spec: ServiceSpec, state: PolicyState, now: float, cfg: PolicyConfig) -> PolicyState:
+    """Forget a swap we asked for once it finished, or once it is plainly not running.
+
+    Not running: asked for more than ``cfg.swap_start_grace_seconds`` ago and never reported as
+    under way (actuation refused it — quarantine, a rollout of someone else's — or cancelled or
+    rolled it back). Keeping the intent would keep asking for a swap nobody is doing.
+    """
     target = state.target_precision
     if target is None or state.swapping:
         return state
     if state.precision == target:
         return replace(state, target_precision=None, last_swap_at=now)
     started = state.swap_starts[-1] if state.swap_starts else None
-    if started is not None and now - started > spec.precision.swap_timeout_seconds:
-        return replace(state, target_precision=None)  # rolled back or never applied
+    if started is None or now - started > cfg.swap_start_grace_seconds:
+        return replace(state, target_precision=None)
     return state
 
 

@@ -186,3 +186,21 @@ def test_at_most_four_swaps_an_hour(rates: list[float]) -> None:
         if decision.swap and (not starts or state.swap_starts[-1] != starts[-1]):
             starts.append(state.swap_starts[-1])
     assert len(starts) <= 4
+
+
+def test_a_swap_nobody_runs_is_forgotten_after_the_grace_period() -> None:
+    spec = service(max_replicas=40)
+    decision, state = decide(spec, world(spec, 60.0, 8, Precision.BF16, 100.0), _state(8), 100.0)
+    assert decision.swap and state.target_precision == decision.precision
+    # Actuation never reports the swap as under way (refused, say): within the grace it is still wanted ...
+    calm = world(spec, 20.0, 8, Precision.BF16, 110.0)
+    _, soon = decide(spec, calm, state.observed(8, Precision.BF16, swapping=False), 110.0)
+    assert soon.target_precision == decision.precision
+    # ... past it the intent is dropped, and a calm fleet asks for no swap at all.
+    later_at = 100.0 + PolicyConfig().swap_start_grace_seconds + 5.0
+    later, after = decide(
+        spec, world(spec, 20.0, 8, Precision.BF16, later_at), soon.observed(8, Precision.BF16), later_at
+    )
+    assert after.target_precision is None
+    assert not later.swap
+    assert not any("in progress" in r for r in later.reasons)
