@@ -14,8 +14,10 @@ competes for the CPU while ticks are timed. Per size, on a fresh Prometheus:
    the rule evaluation time Prometheus reports (``prometheus_rule_group_last_duration_seconds``
    of Governor's groups, evaluated every 15 s) — the cost moved into Prometheus.
 
-"with data" is the share of services whose request rate and p99 were observed; RSS is this
-process' peak; prom RSS is Prometheus' resident memory after the phase.
+"tick s" is the median of the steady ticks (seven on the recorded path, whose slowest is printed
+too: Prometheus' rule evaluation competes for the same cores). "with data" is the share of
+services whose request rate and p99 were observed; RSS is this process' peak; prom RSS is
+Prometheus' resident memory after the phase.
 
 Run: .venv/bin/python benchmarks/bench_collector.py [SIZES...]  (needs Debian's prometheus; ~4 min)
 """
@@ -123,7 +125,8 @@ class Ticks:
     first_q: int
     first_s: float
     queries: int
-    wall: float
+    wall: float  # median of the steady ticks
+    worst: float  # slowest steady tick (rule evaluation competes for the same cores)
     with_data: float
 
 
@@ -139,7 +142,8 @@ async def tick(source: PrometheusSource, services: list[ServiceSpec]) -> tuple[i
 async def ticks(source: PrometheusSource, services: list[ServiceSpec], steady: int) -> Ticks:
     first = await tick(source, services)
     runs = [await tick(source, services) for _ in range(steady)]
-    return Ticks(first[0], first[1], runs[-1][0], statistics.median(r[1] for r in runs), runs[-1][2])
+    walls = [r[1] for r in runs]
+    return Ticks(first[0], first[1], runs[-1][0], statistics.median(walls), max(walls), runs[-1][2])
 
 
 async def naive(source: PrometheusSource, services: list[ServiceSpec]) -> tuple[int, float]:
@@ -227,11 +231,12 @@ async def measure(url: str, workdir: Path, size: int) -> None:
     waited = await wait_recorded(url, size)
     rec = PrometheusSource(client, window="1m", recording_rules="auto")
     try:
-        rec_t = await ticks(rec, services, steady=3)
+        rec_t = await ticks(rec, services, steady=7)
     finally:
         await rec.aclose()
     rule_s = governor_rule_seconds(url) or float("nan")
-    row("recorded", size, rec_t, url, f"rules: {rule_s:.3f} s per 15 s evaluation; series after {waited:.0f} s")
+    extra = f"slowest {rec_t.worst:.3f} s; rules: {rule_s:.3f} s per 15 s evaluation; series after {waited:.0f} s"
+    row("recorded", size, rec_t, url, extra)
     vs_naive = f", {naive_s / rec_t.wall:.0f}x faster than naive" if naive_s else ""
     print(f"{'':>9} {'ratio':>9}  recorded tick {raw_t.wall / rec_t.wall:.1f}x faster than raw{vs_naive}", flush=True)
 
