@@ -12,14 +12,14 @@ competes for the CPU while ticks are timed. Per size, on a fresh Prometheus:
 2. Governor's recording rules are loaded (``rule_files`` + reload), the series are extended,
    and once every service has recorded series the recorded path is timed the same way, with
    the rule evaluation time Prometheus reports (``prometheus_rule_group_last_duration_seconds``
-   of Governor's groups, evaluated every 15 s) — the cost moved into Prometheus.
+   of Governor's groups, evaluated every 15 s, or every ``--interval``) — the cost moved into Prometheus.
 
 "tick s" is the median of the steady ticks (seven on the recorded path, whose slowest is printed
 too: Prometheus' rule evaluation competes for the same cores). "with data" is the share of
 services whose request rate and p99 were observed; RSS is this process' peak; prom RSS is
 Prometheus' resident memory after the phase.
 
-Run: .venv/bin/python benchmarks/bench_collector.py [SIZES...]  (needs Debian's prometheus; ~4 min)
+Run: .venv/bin/python benchmarks/bench_collector.py [--interval 15s] [SIZES...]  (needs Debian's prometheus; ~4 min)
 """
 
 from __future__ import annotations
@@ -207,7 +207,7 @@ def row(path: str, size: int, t: Ticks, url: str, extra: str = "") -> None:
           f"{rss:>7.0f} {prom:>8.0f}  {extra}", flush=True)  # fmt: skip
 
 
-async def measure(url: str, workdir: Path, size: int) -> None:
+async def measure(url: str, workdir: Path, size: int, interval: str) -> None:
     services = specs(size)
     writer = Writer(url, services)
     write_s = writer.extend()
@@ -224,7 +224,7 @@ async def measure(url: str, workdir: Path, size: int) -> None:
     finally:
         await raw.aclose()
     rules_path = workdir / "governor-rules.yml"
-    rules_path.write_text(yaml.safe_dump(rules_file(QueryBuilder())))
+    rules_path.write_text(yaml.safe_dump(rules_file(QueryBuilder(), interval)))
     write_config(workdir, rule_files=[rules_path])
     reload(url)
     writer.extend()
@@ -235,20 +235,23 @@ async def measure(url: str, workdir: Path, size: int) -> None:
     finally:
         await rec.aclose()
     rule_s = governor_rule_seconds(url) or float("nan")
-    extra = f"slowest {rec_t.worst:.3f} s; rules: {rule_s:.3f} s per 15 s evaluation; series after {waited:.0f} s"
+    extra = f"slowest {rec_t.worst:.3f} s; rules: {rule_s:.3f} s per {interval} evaluation; series after {waited:.0f} s"
     row("recorded", size, rec_t, url, extra)
     vs_naive = f", {naive_s / rec_t.wall:.0f}x faster than naive" if naive_s else ""
     print(f"{'':>9} {'ratio':>9}  recorded tick {raw_t.wall / rec_t.wall:.1f}x faster than raw{vs_naive}", flush=True)
 
 
 def main() -> None:
-    sizes = tuple(int(a) for a in sys.argv[1:]) or SIZES
+    args = sys.argv[1:]
+    interval = args.pop(args.index("--interval") + 1) if "--interval" in args else "15s"
+    args = [a for a in args if a != "--interval"]
+    sizes = tuple(int(a) for a in args) or SIZES
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs)")
     print(f"{'services':>9} {'path':>9} {'1st q':>7} {'1st s':>7} {'queries':>7} {'tick s':>7} {'with data':>9} "
           f"{'RSS MB':>7} {'prom MB':>8}")  # fmt: skip
     for size in sizes:  # a fresh Prometheus per size: each holds exactly that many services
         with tempfile.TemporaryDirectory() as tmp, prometheus(Path(tmp)) as url:
-            asyncio.run(measure(url, Path(tmp), size))
+            asyncio.run(measure(url, Path(tmp), size, interval))
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
