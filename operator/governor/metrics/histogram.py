@@ -44,7 +44,10 @@ def quantile(q: float, buckets: Buckets) -> float | None:
             lower = previous_le if index > 0 or le > 0 else le
             if in_bucket <= 0:
                 return le
-            return lower + (le - lower) * (rank - previous_count) / in_bucket
+            # Clamped: with tiny (denormal) counts rounding can push the fraction past 1, and an
+            # interpolated quantile never leaves its bucket.
+            fraction = min(1.0, max(0.0, (rank - previous_count) / in_bucket))
+            return lower + (le - lower) * fraction
         previous_le, previous_count = le, count
     return None
 

@@ -51,3 +51,10 @@ def test_quantile_stays_within_bounds(counts: list[float], q: float) -> None:
         assert value is not None and 0 <= value <= bounds[-1]
         share = share_within(bounds[len(bounds) // 2], buckets)
         assert share is not None and 0 <= share <= 1
+
+
+def test_denormal_counts_keep_the_quantile_inside_its_bucket() -> None:
+    # Found by hypothesis: 1e-308 observations once interpolated to 0.1000000000000001 > 0.1.
+    buckets = [(0.1, 1.1125369292536007e-308), (INF, 1.1125369292536007e-308)]
+    value = quantile(1.0, buckets)
+    assert value is not None and 0 <= value <= 0.1
