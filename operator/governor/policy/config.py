@@ -53,10 +53,14 @@ class PolicyConfig:
     # back) is forgotten, so the engine stops asking for a swap nobody is doing.
     swap_start_grace_seconds: float = 30.0
     # Burstiness (G/G/c): the request rate is a mean over this window (the metrics' rate window);
-    # ca² is learned from the forecast's one-step residuals with this EWMA weight, capped here.
+    # ca² is learned from second differences of the rate samples with this EWMA weight, capped here.
     rate_window_seconds: float = 60.0
     burst_weight: float = 0.1
-    max_arrival_scv: float = 25.0
+    max_arrival_scv: float = 35.0
+    # After the observed latency has met the SLO for `calm_seconds`, the forecast plans only
+    # for a rise beyond `forecast_noise_z` standard deviations of a rate sample's noise.
+    calm_seconds: float = 600.0
+    forecast_noise_z: float = 2.0
     # While the observed latency meets the SLO, the GPU-utilisation signal only guards against
     # saturation: it counts at this utilisation instead of the spec's (lower) target.
     gpu_guard_utilization: float = 0.9

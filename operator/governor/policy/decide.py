@@ -143,8 +143,9 @@ def _counting(spec: ServiceSpec, view: View, recs: dict[str, int], cfg: PolicyCo
     at_risk = (view.p99_ms is not None and view.p99_ms > slo.latency_ms) or (
         view.attainment is not None and view.attainment < slo.objective
     )
+    drained = view.queued is not None and view.queued <= 0.0
     target = spec.targets.gpu_utilization or 0.0
-    if at_risk or target >= cfg.gpu_guard_utilization:
+    if (at_risk and not drained) or target >= cfg.gpu_guard_utilization:
         return recs
     guard = replicas_for_gpu(spec, view, cfg.gpu_guard_utilization)
     counting = {k: v for k, v in recs.items() if k != "gpu"}

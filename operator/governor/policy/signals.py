@@ -15,6 +15,7 @@ misses), update the Holt forecast, and learn the per-replica capacity and servic
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,7 @@ class View:
     p99_ms: float | None
     attainment: float | None
     arrival_scv: float = 1.0  # learned ca² of arrivals (1.0 until learned)
+    queued: float | None = None  # requests waiting now (None when not reported)
 
 
 def relative_throughput(spec: ServiceSpec, precision: object) -> float:
@@ -69,7 +71,7 @@ def read(
         if lost is None:
             lost = state.data_seen_at if state.data_seen_at is not None else now
         view = View(False, max(now - lost, 0.0), ready, None, None, None, state.capacity_ref, state.service_time,
-                    util, in_flight, p99, attainment, state.arrival_scv or 1.0)  # fmt: skip
+                    util, in_flight, p99, attainment, state.arrival_scv or 1.0, queued)  # fmt: skip
         return view, {"data_lost_at": lost}
     hit = _fresh(obs.cache_hit_ratio, age, now)
     arrival = max(rate, 0.0) * (1.0 - min(max(hit or 0.0, 0.0), 1.0))
@@ -78,39 +80,80 @@ def read(
     surge = _saturated_arrival(spec, state, queue_seen, ready, util, capacity, cfg)
     arrival_now = max(arrival, surge or 0.0)
     sample_at = obs.request_rate.at
-    scv = _learn_scv(state, arrival, sample_at, cfg)
+    rate_seen = _rate_history(state.rate_seen, arrival, sample_at)
+    scv = _learn_scv(state, rate_seen, cfg)
     holt = state.forecast.update(arrival_now, sample_at, cfg.forecast_alpha, cfg.forecast_beta)
     horizon = spec.startup_seconds + cfg.forecast_extra_seconds + max(now - sample_at, 0.0)
     forecast = holt.predict(horizon, arrival_now, cfg.forecast_max_growth)
+    calm_since = _calm_since(spec, state, p99, attainment, now)
+    if calm_since is not None and now - calm_since >= cfg.calm_seconds:
+        forecast = _trim_noise(forecast, arrival_now, scv, cfg)
     drain = min(cfg.backlog_drain_seconds, max(spec.startup_seconds, 1.0))
     plan = max(arrival_now, forecast) + (queued or 0.0) / drain
     view = View(True, 0.0, ready, arrival_now, plan, forecast, capacity, service_time, util, in_flight, p99,
-                attainment, scv if scv is not None else 1.0)  # fmt: skip
+                attainment, scv if scv is not None else 1.0, queued)  # fmt: skip
     updates = {"forecast": holt, "data_seen_at": now, "data_lost_at": None, "capacity_ref": capacity,
-               "service_time": service_time, "queue_seen": queue_seen, "arrival_scv": scv}  # fmt: skip
+               "service_time": service_time, "queue_seen": queue_seen, "arrival_scv": scv,
+               "rate_seen": rate_seen[-2:], "calm_since": calm_since}  # fmt: skip
     return view, updates
 
 
-def _learn_scv(state: PolicyState, arrival: float, sample_at: float, cfg: PolicyConfig) -> float | None:
-    """Learned ca² after this rate sample: an EWMA of the forecast's squared one-step residual.
+def _calm_since(
+    spec: ServiceSpec, state: PolicyState, p99: float | None, attainment: float | None, now: float
+) -> float | None:
+    """Since when the observed latency has met the SLO (p99 and attainment), None while not or unknown."""
+    slo = spec.slo
+    if p99 is None or attainment is None:
+        return None
+    if p99 > slo.latency_ms or attainment < slo.objective:
+        return None
+    return state.calm_since if state.calm_since is not None else now
 
-    A rate over a window ``T`` of a renewal process with ca² has variance ``≈ ca²·λ/T``. Two
-    samples ``g ≤ T`` apart share ``T - g`` of their window, so their difference has variance
-    ``≈ 2·ca²·λ·g/T²``; hence ``ca² ≈ residual²·T² / (2·g·λ)``. Each sample is capped at
-    ``max_arrival_scv``; the average is not floored here (a floor per sample would bias it up),
-    but ``burst_factor`` never plans for less than Poisson. The average starts from
-    the Poisson value 1.0, so one noisy first sample does not size the fleet.
+
+def _trim_noise(forecast: float, arrival_now: float, scv: float | None, cfg: PolicyConfig) -> float:
+    """The forecast less the noise of one rate sample (``z·sqrt(ca²·λ/T)``), never below the rate now.
+
+    A trend extrapolated over a start-up time turns the sampling noise of a one-minute rate
+    into replicas, which the scale-down window then holds for five minutes. Only a rise beyond
+    ``forecast_noise_z`` standard deviations of that noise is planned for.
     """
-    holt = state.forecast
-    if holt.level is None or holt.at is None or sample_at <= holt.at:
+    sd = math.sqrt(max(scv or 1.0, 1.0) * max(arrival_now, 0.0) / cfg.rate_window_seconds)
+    return max(forecast - cfg.forecast_noise_z * sd, min(forecast, arrival_now))
+
+
+def _rate_history(
+    seen: tuple[tuple[float, float], ...], arrival: float, sample_at: float
+) -> tuple[tuple[float, float], ...]:
+    """The latest distinct rate samples, oldest first: up to three with this one (two are kept)."""
+    if seen and seen[-1][1] >= sample_at:
+        return seen
+    return (*seen[-2:], (arrival, sample_at))
+
+
+def _learn_scv(state: PolicyState, samples: tuple[tuple[float, float], ...], cfg: PolicyConfig) -> float | None:
+    """Learned ca² after this rate sample: an EWMA of the second difference of the windowed rate.
+
+    A rate over a window ``T`` of a renewal process with ca² counts arrivals in that window.
+    Three samples ``x0, x1, x2`` at gaps ``g1, g2`` (``g1 + g2 ≤ T``) give the change of slope
+    ``D = (x2 - x1)/g2 - (x1 - x0)/g1``; it counts four disjoint stretches of ``g1`` or ``g2``
+    seconds (what entered and left the window over each gap), so ``Var D ≈ 2·ca²·λ·(1/g1 +
+    1/g2)/T²`` and ``ca² ≈ D²·T² / (2·λ·(1/g1 + 1/g2))``. Unlike a one-step residual it is blind
+    to a rate that drifts linearly (a ramp, a step seen through the window): it measures the
+    index of dispersion over ``g`` seconds, the timescale of a queue that meets a latency SLO of
+    seconds, not the minutes a forecast follows. Each sample is capped at ``max_arrival_scv``;
+    the average is not floored here (a floor per sample would bias it up), but ``burst_factor``
+    never plans for less than Poisson. The average starts from the Poisson value 1.0.
+    """
+    if len(samples) < 3 or samples is state.rate_seen:
         return state.arrival_scv
-    gap = min(sample_at - holt.at, cfg.rate_window_seconds)
-    mean = max(holt.level, arrival)
-    if mean <= 0.0:
+    (x0, t0), (x1, t1), (x2, t2) = samples
+    g1, g2 = t1 - t0, t2 - t1
+    mean = (x0 + x1 + x2) / 3.0
+    if g1 <= 0.0 or g2 <= 0.0 or g1 + g2 > cfg.rate_window_seconds or mean <= 0.0:
         return state.arrival_scv
-    residual = arrival - (holt.level + holt.trend * gap)
+    change = (x2 - x1) / g2 - (x1 - x0) / g1
     window = cfg.rate_window_seconds
-    measured = min(residual * residual * window * window / (2.0 * gap * mean), cfg.max_arrival_scv)
+    measured = min(change * change * window * window / (2.0 * mean * (1.0 / g1 + 1.0 / g2)), cfg.max_arrival_scv)
     previous = 1.0 if state.arrival_scv is None else state.arrival_scv  # a Poisson prior
     return (1.0 - cfg.burst_weight) * previous + cfg.burst_weight * measured
 

@@ -35,6 +35,10 @@ class PolicyState:
     queue_seen: tuple[tuple[float, float], ...] = ()
     # Learned squared coefficient of variation of inter-arrival times (ca², 1.0 for Poisson).
     arrival_scv: float | None = None
+    # The two latest distinct (effective rate, sample time) samples, oldest first, for ca².
+    rate_seen: tuple[tuple[float, float], ...] = ()
+    # Since when the observed p99 and attainment have met the SLO (None while they do not).
+    calm_since: float | None = None
 
     @classmethod
     def initial(cls, replicas: int, precision: Precision) -> PolicyState:
@@ -80,6 +84,8 @@ class PolicyState:
             "dataLostAt": self.data_lost_at,
             "queueSeen": [list(pair) for pair in self.queue_seen],
             "arrivalScv": self.arrival_scv,
+            "rateSeen": [list(pair) for pair in self.rate_seen],
+            "calmSince": self.calm_since,
         }
 
     @classmethod
@@ -105,6 +111,8 @@ class PolicyState:
             data_lost_at=_opt_float(data.get("dataLostAt")),
             queue_seen=tuple((float(v), float(t)) for v, t in data.get("queueSeen") or ()),
             arrival_scv=_opt_float(data.get("arrivalScv")),
+            rate_seen=tuple((float(v), float(t)) for v, t in data.get("rateSeen") or ()),
+            calm_since=_opt_float(data.get("calmSince")),
         )
 
 
