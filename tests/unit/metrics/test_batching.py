@@ -12,7 +12,8 @@ from governor.metrics.prometheus import PrometheusSource
 from governor.metrics.promql import UnsafeQuery
 from governor.metrics.queries import QueryBuilder
 from governor.metrics.source import MetricsUnavailable
-from governor.model import MetricsPreset, MetricsSpec, ServiceSpec, SLOSpec
+from governor.model import MetricsPreset
+from tests.unit.metrics.helpers import specs
 
 
 class RecordingClient:
@@ -28,13 +29,6 @@ class RecordingClient:
         if expr.startswith("count by (le)"):
             return [{"metric": {"le": le}, "value": [0, "1"]} for le in ("0.3", "0.5", "1", "+Inf")]
         return []
-
-
-def specs(n: int, preset: MetricsPreset = MetricsPreset.VLLM, gpu: str = "agent") -> list[ServiceSpec]:
-    return [
-        ServiceSpec(namespace="ml", name=f"s{i}", slo=SLOSpec(latency_ms=400), metrics=MetricsSpec(preset, gpu))
-        for i in range(n)
-    ]
 
 
 @pytest.mark.parametrize("preset", list(MetricsPreset))

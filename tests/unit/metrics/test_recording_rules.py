@@ -17,7 +17,8 @@ from governor.metrics.prometheus import PrometheusSource
 from governor.metrics.queries import QueryBuilder
 from governor.metrics.rules import GPU_SOURCES, RecordedQueries, rules_file
 from governor.metrics.rules_entry import render
-from governor.model import MetricsPreset, MetricsSpec, ServiceSpec, SLOSpec
+from governor.model import MetricsPreset
+from tests.unit.metrics.helpers import specs
 
 MANIFEST = Path(__file__).resolve().parents[3] / "manifests" / "prometheus-operator" / "prometheus-rules.yaml"
 NAME = re.compile(r"^namespace_[a-z_]+:governor_[a-z]+_[a-z0-9_]+:[a-z0-9_]+$")  # level:metric:operations
@@ -39,13 +40,6 @@ class DetectingClient:
         if expr.startswith("count by (le)"):
             return [{"metric": {"le": le}, "value": [0, "1"]} for le in ("0.3", "0.5", "1", "+Inf")]
         return []
-
-
-def specs(n: int, preset: MetricsPreset = MetricsPreset.VLLM, gpu: str = "agent") -> list[ServiceSpec]:
-    return [
-        ServiceSpec(namespace="ml", name=f"s{i}", slo=SLOSpec(latency_ms=400), metrics=MetricsSpec(preset, gpu))
-        for i in range(n)
-    ]
 
 
 def all_rules(builder: QueryBuilder) -> dict[str, str]:
