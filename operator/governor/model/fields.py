@@ -84,6 +84,13 @@ class FieldReader:
         self.error(path, f"must be an object, got {_kind(value)}")
         return None
 
+    def item_mapping(self, value: Any, path: str) -> Mapping[str, Any] | None:
+        """``value`` as an object where one is required (a list item): null is an error too."""
+        if value is None:
+            self.error(path, "must be an object, got null")
+            return None
+        return self.mapping(value, path)
+
     def sequence(self, value: Any, path: str, min_items: int = 0, max_items: int | None = None) -> list[Any] | None:
         if value is None:
             return None

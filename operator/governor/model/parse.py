@@ -152,12 +152,12 @@ def _template(r: FieldReader, value: Any, path: str) -> Mapping[str, Any] | None
     if containers is None:
         r.error(where, "is required")
     for index, container in enumerate(containers or ()):
-        item = r.mapping(container, child(where, index))
-        if item is None and container is None:
-            r.error(child(where, index), "must be an object, got null")
-        elif item is not None and item.get("name") is None:
+        item = r.item_mapping(container, child(where, index))
+        if item is None:
+            continue
+        if item.get("name") is None:
             r.error(child(child(where, index), "name"), "is required")
-        elif item is not None:
+        else:
             r.string(item, "name", child(where, index), None, 63, DNS_LABEL, "a DNS-1123 label")
     return MappingProxyType(copy.deepcopy(dict(obj)))
 
@@ -273,10 +273,8 @@ def _policies(r: FieldReader, items: list[Any], path: str) -> tuple[ScalingPolic
     result: list[ScalingPolicy] = []
     for index, item in enumerate(items):
         where = child(path, index)
-        obj = r.mapping(item, where)
+        obj = r.item_mapping(item, where)
         if obj is None:
-            if item is None:
-                r.error(where, "must be an object, got null")
             continue
         r.unknown(obj, where, ("type", "value", "periodSeconds"))
         for key in ("type", "value", "periodSeconds"):

@@ -98,10 +98,8 @@ def _variants(r: FieldReader, value: Any, path: str) -> tuple[Variant, ...]:
 
 
 def _variant(r: FieldReader, value: Any, path: str) -> Variant | None:
-    obj = r.mapping(value, path)
+    obj = r.item_mapping(value, path)
     if obj is None:
-        if value is None:
-            r.error(path, "must be an object, got null")
         return None
     r.unknown(obj, path, _VARIANT_FIELDS)
     missing = obj.get("precision") is None
@@ -137,10 +135,8 @@ def _env(r: FieldReader, value: Any, path: str) -> tuple[Mapping[str, Any], ...]
     result: list[Mapping[str, Any]] = []
     for index, item in enumerate(items or ()):
         where = child(path, index)
-        obj = r.mapping(item, where)
+        obj = r.item_mapping(item, where)
         if obj is None:
-            if item is None:
-                r.error(where, "must be an object, got null")
             continue
         r.unknown(obj, where, ("name", "value", "valueFrom"))
         if obj.get("name") is None:
