@@ -11,6 +11,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from governor.settings import SettingsError
+
 # subcommand → (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "run": ("governor.controller.entry", "run the operator against the current kubeconfig / in-cluster"),
@@ -36,10 +38,14 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in argv if not a.startswith("-")), None)
-    parser = build_parser(only=command if command in SUBCOMMANDS else None)
-    args = parser.parse_args(argv)
-    module = importlib.import_module(SUBCOMMANDS[args.command][0])
-    return int(module.main(args) or 0)
+    try:
+        parser = build_parser(only=command if command in SUBCOMMANDS else None)
+        args = parser.parse_args(argv)
+        module = importlib.import_module(SUBCOMMANDS[args.command][0])
+        return int(module.main(args) or 0)
+    except SettingsError as exc:  # a bad GOVERNOR_* value: one clear line, whatever the subcommand
+        print(f"governor {command}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from governor.controller.app import Controller
 from governor.controller.handlers import build_registry
 from governor.controller.pods import KubePodLister
 from governor.controller.receivers import build_alerting
-from governor.settings import OperatorSettings, Settings, SettingsError, reference
+from governor.settings import OperatorSettings, Settings, reference
 
 logger = logging.getLogger(__name__)
 
@@ -45,11 +45,7 @@ def build_controller(settings: Settings, api: KubernetesApi) -> Controller:
 
 
 def main(args: argparse.Namespace) -> int:
-    try:
-        settings = Settings.from_env()
-    except SettingsError as exc:
-        print(f"governor run: {exc}", file=sys.stderr)
-        return 2
+    settings = Settings.from_env()
     configure_logging(settings.operator)
     try:
         api = KubernetesApi.from_environment()

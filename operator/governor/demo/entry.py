@@ -19,7 +19,7 @@ from typing import Any
 from governor.demo import report
 from governor.demo.session import DemoOptions, DemoSession, load_manifests
 from governor.demo.story import DEMO_POLICY, DEMO_RULES
-from governor.settings import Settings, SettingsError
+from governor.settings import Settings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -92,11 +92,7 @@ def preamble(options: DemoOptions) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    try:
-        settings = Settings.from_env()
-    except SettingsError as exc:
-        print(f"governor demo: {exc}", file=sys.stderr)
-        return 2
+    settings = Settings.from_env()
     if args.speed <= 0 or args.tick_seconds <= 0 or args.duration <= 0:
         print("governor demo: --speed, --tick-seconds and --duration must be positive", file=sys.stderr)
         return 2
