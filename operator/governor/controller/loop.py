@@ -82,15 +82,11 @@ class ControlLoop:
         """Start from the status the object already carries (a restarted operator keeps its conditions)."""
         if entry.key not in self._runtime:
             self._runtime[entry.key] = Runtime(status=dict(entry.status), written_at=self.clock())
-            restore = getattr(self.hook, "restore", None)
-            if restore is not None:
-                restore(entry.key, entry.status)
+            self.hook.restore(entry.key, entry.status)
 
     def forget(self, key: ServiceKey) -> None:
         self._runtime.pop(key, None)
-        forget = getattr(self.hook, "forget", None)
-        if forget is not None:
-            forget(key)
+        self.hook.forget(key)
 
     def status_of(self, key: ServiceKey) -> Mapping[str, Any]:
         return self._runtime[key].status if key in self._runtime else {}
@@ -238,10 +234,7 @@ class ControlLoop:
 
     def _merge_alerts(self, spec: ServiceSpec, runtime: Runtime) -> None:
         """Fold the alerting hook's view (active alerts; the burn budget on the heartbeat) into the status."""
-        status_patch = getattr(self.hook, "status_patch", None)
-        if status_patch is None:
-            return
-        runtime.status.update(status_patch(spec.key, with_budget=True))
+        runtime.status.update(self.hook.status_patch(spec.key, with_budget=True))
 
     async def ensure_owned(self, entry: Entry) -> None:
         """Create the owned Deployment and Service when missing (first apply, or someone deleted them)."""

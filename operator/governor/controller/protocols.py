@@ -125,11 +125,30 @@ class TickReport:
 
 
 class TickHook(Protocol):
-    """ALERTING HOOK: called once at the end of every tick (rules evaluate, the notifier delivers)."""
+    """ALERTING HOOK: called once at the end of every tick (rules evaluate, the notifier delivers).
+
+    Its state lives in the CR status: ``restore`` seeds a service from it, ``status_patch`` is what
+    the hook adds to it, ``forget`` drops a deleted service. ``governor.alerting.AlertingHook`` fits.
+    """
 
     async def after_tick(self, report: TickReport) -> None: ...
+
+    def restore(self, key: ServiceKey, status: Mapping[str, Any] | None) -> None: ...
+
+    def status_patch(self, key: ServiceKey, with_budget: bool = False) -> dict[str, Any]: ...
+
+    def forget(self, key: ServiceKey) -> None: ...
 
 
 class NoAlerts:
     async def after_tick(self, report: TickReport) -> None:
+        return None
+
+    def restore(self, key: ServiceKey, status: Mapping[str, Any] | None) -> None:
+        return None
+
+    def status_patch(self, key: ServiceKey, with_budget: bool = False) -> dict[str, Any]:
+        return {}
+
+    def forget(self, key: ServiceKey) -> None:
         return None

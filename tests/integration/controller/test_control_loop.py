@@ -56,6 +56,12 @@ class RecordingHook:
     def status_patch(self, key: ServiceKey, with_budget: bool = False) -> dict[str, Any]:
         return {"alerts": [{"name": "SLOErrorBudgetBurn", "phase": "firing", "ticks": self.ticks}]}
 
+    def restore(self, key: ServiceKey, status: Mapping[str, Any] | None) -> None:
+        return None
+
+    def forget(self, key: ServiceKey) -> None:
+        return None
+
 
 def test_overload_scales_up_with_reasons_in_status_and_events(kube: KubeHarness) -> None:
     hook = RecordingHook()
