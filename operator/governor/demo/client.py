@@ -1,13 +1,15 @@
-"""A small blocking Kubernetes client for the demo and the tests, speaking plain HTTP to the emulator.
+"""A small blocking Kubernetes client for the demo and the tests: the emulator or a real API server.
 
 The operator itself talks to the API through ``governor.actuate.kube``; this client stands in for
 ``kubectl`` (apply, get, patch, delete) and for the built-in controllers the emulator lacks. It goes
-through HTTP, so every change it makes reaches the operator's watches like a real user's would.
+through HTTP(S), so every change it makes reaches the operator's watches like a real user's would.
+Against a real API server it sends a bearer token and checks the server's certificate with a CA file.
 """
 
 from __future__ import annotations
 
 import json
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -29,11 +31,14 @@ RESOURCE_VERSIONS: dict[str, str] = {
     "configmaps": "v1",
     "secrets": "v1",
     "deployments": "apps/v1",
+    "statefulsets": "apps/v1",
+    "replicasets": "apps/v1",
+    "nodes": "v1",
     "customresourcedefinitions": "apiextensions.k8s.io/v1",
     "inferenceservices": "governor.dev/v1alpha1",
 }
 
-CLUSTER_SCOPED = frozenset({"namespaces", "customresourcedefinitions"})
+CLUSTER_SCOPED = frozenset({"namespaces", "nodes", "customresourcedefinitions"})
 KIND_TO_RESOURCE = {
     "Namespace": "namespaces",
     "Event": "events",
@@ -42,6 +47,7 @@ KIND_TO_RESOURCE = {
     "ConfigMap": "configmaps",
     "Secret": "secrets",
     "Deployment": "deployments",
+    "StatefulSet": "statefulsets",
     "CustomResourceDefinition": "customresourcedefinitions",
     "InferenceService": "inferenceservices",
 }
@@ -62,19 +68,27 @@ def object_path(resource: str, namespace: str | None = None, name: str | None = 
 
 @dataclass(frozen=True)
 class KubeClient:
-    """Blocking create / get / list / patch / delete against one API server URL."""
+    """Blocking create / get / list / patch / delete against one API server URL.
+
+    ``token`` and ``ca_file`` are for a real API server (HTTPS with a bearer token); the emulator needs neither.
+    """
 
     url: str
     timeout: float = 10.0
+    token: str | None = None
+    ca_file: str | None = None
 
     def request(self, method: str, path: str, body: Any = None, content_type: str = "application/json") -> Any:
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.url + path, data=data, method=method)
         req.add_header("Accept", "application/json")
+        if self.token:
+            req.add_header("Authorization", f"Bearer {self.token}")
         if data is not None:
             req.add_header("Content-Type", content_type)
+        context = ssl.create_default_context(cafile=self.ca_file) if self.ca_file else None
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+            with urllib.request.urlopen(req, timeout=self.timeout, context=context) as resp:
                 raw = resp.read()
         except urllib.error.HTTPError as exc:
             raise ApiStatusError(exc.code, exc.read().decode(errors="replace")[:500]) from None

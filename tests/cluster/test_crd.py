@@ -1,0 +1,90 @@
+"""The real apiserver accepts Governor's CRDs and examples, and rejects bad InferenceServices where
+``governor validate`` does: the same field for every case, and the same words for every CEL rule.
+
+The unit suite checks the schema with jsonschema and mirrors the CEL rules in the parser; only a
+real apiserver compiles the CEL rules (within its cost budget), prunes and defaults, and answers a
+create with the errors a user sees.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from governor import validate
+from governor.demo.client import ApiStatusError, object_path
+from governor.model import rules
+from tests.cluster.conftest import Cluster
+from tests.support.control_plane import REPO
+from tests.unit.schema.test_invalid_crs import BASE, CASES
+
+EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))
+CEL_MESSAGES = set(rules.CEL_MESSAGES)
+
+
+def server_create(cluster: Cluster, obj: dict[str, Any], namespace: str, dry_run: bool = True) -> dict[str, Any]:
+    """POST like ``kubectl create`` does (strict field validation), optionally as a server-side dry run."""
+    query = "?fieldValidation=Strict" + ("&dryRun=All" if dry_run else "")
+    path = object_path("inferenceservices", namespace) + query
+    return dict(cluster.client.request("POST", path, obj))
+
+
+def rejection(cluster: Cluster, obj: dict[str, Any], namespace: str) -> tuple[set[str], str]:
+    """The fields the apiserver names when it refuses ``obj``, and its whole message."""
+    with pytest.raises(ApiStatusError) as caught:
+        server_create(cluster, obj, namespace)
+    body = str(caught.value).partition(": ")[2]
+    try:
+        status = json.loads(body)
+    except ValueError:
+        return set(), body
+    causes = (status.get("details") or {}).get("causes") or []
+    return {str(c.get("field", "")) for c in causes}, str(status.get("message", ""))
+
+
+def test_crds_are_established_with_structural_schemas(cluster: Cluster) -> None:
+    for name in ("inferenceservices.governor.dev", "clusterkopfpeerings.kopf.dev", "kopfpeerings.kopf.dev"):
+        crd = cluster.client.get("customresourcedefinitions", None, name)
+        conditions = {c["type"]: c["status"] for c in crd["status"]["conditions"]}
+        assert conditions.get("Established") == "True", (name, conditions)
+        assert conditions.get("NamesAccepted") == "True", (name, conditions)
+        assert "NonStructuralSchema" not in conditions, (name, conditions)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_every_example_is_accepted(cluster: Cluster, namespace: str, path: Path) -> None:
+    docs = [d for d in yaml.safe_load_all(path.read_text()) if d and d.get("kind") == "InferenceService"]
+    assert docs, f"{path} holds no InferenceService"
+    for doc in docs:
+        doc = copy.deepcopy(doc)
+        doc["metadata"]["namespace"] = namespace
+        created = server_create(cluster, doc, namespace)
+        assert created["metadata"]["name"] == doc["metadata"]["name"]
+
+
+def test_base_case_is_accepted(cluster: Cluster, namespace: str) -> None:
+    body = copy.deepcopy(BASE)
+    body["metadata"]["namespace"] = namespace
+    created = server_create(cluster, body, namespace)
+    assert created["spec"]["minReplicas"] == 1, "the apiserver applies the schema's defaults"
+
+
+@pytest.mark.parametrize(("body", "parse_error"), [(c[1], c[3]) for c in CASES], ids=[c[0] for c in CASES])
+def test_invalid_is_rejected_where_governor_validate_rejects_it(
+    cluster: Cluster, namespace: str, body: dict[str, Any], parse_error: tuple[str, str]
+) -> None:
+    schema, _ = validate.load_schema_check(REPO / "crds" / "inferenceservice.yaml")
+    ours = {p.path: p.message for p in validate.check_object(body, "case.yaml", "case", schema)}
+    path, message = parse_error
+    assert path in ours, ours
+    obj = copy.deepcopy(body)
+    obj["metadata"]["namespace"] = namespace
+    fields, server_message = rejection(cluster, obj, namespace)
+    assert path in fields or path in server_message, (fields, server_message)
+    if message in CEL_MESSAGES:
+        assert message in server_message, server_message

@@ -1,0 +1,70 @@
+"""Owned mode on the real control plane: the real ``governor run`` creates the Deployment and Service,
+scales them on what the pods' metrics say, the real ReplicaSets and pods follow, and deleting the
+InferenceService garbage-collects everything it owned.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from governor.demo.client import wait_for
+from tests.cluster.conftest import Cluster, Operators
+from tests.cluster.manifests import PRECISION_OF_IMAGE, inference_service
+from tests.support.pod_servers import PodServers
+
+
+def ready_pods(cluster: Cluster, namespace: str, service: str) -> list[dict[str, Any]]:
+    pods = cluster.client.list("pods", namespace)
+    return [
+        p
+        for p in pods
+        if p["metadata"].get("labels", {}).get("governor.dev/service") == service
+        and not p["metadata"].get("deletionTimestamp")
+        and any(c["type"] == "Ready" and c["status"] == "True" for c in p.get("status", {}).get("conditions", ()))
+    ]
+
+
+def replicas(cluster: Cluster, namespace: str, name: str) -> int | None:
+    deployment = cluster.client.find("deployments", namespace, name)
+    return None if deployment is None else int(deployment["spec"].get("replicas", 0))
+
+
+def test_owned_service_is_created_scaled_and_garbage_collected(
+    cluster: Cluster, namespace: str, operators: Operators, pods: PodServers
+) -> None:
+    pods.fleet("chat", offered_rps=2.0, precision_of_image=PRECISION_OF_IMAGE)
+    cluster.client.apply(inference_service("chat", namespace, min_replicas=1, max_replicas=6))
+    operators.start()
+
+    deployment = wait_for(lambda: cluster.client.find("deployments", namespace, "chat"), 60, what="owned Deployment")
+    owner = deployment["metadata"]["ownerReferences"][0]
+    assert (owner["kind"], owner["name"], owner["controller"]) == ("InferenceService", "chat", True)
+    service = wait_for(lambda: cluster.client.find("services", namespace, "chat"), 30, what="owned Service")
+    assert service["spec"]["selector"] == {"governor.dev/service": "chat"}
+    # The real Deployment controller made a ReplicaSet and KWOK made its pod Ready on a GPU node.
+    wait_for(lambda: len(ready_pods(cluster, namespace, "chat")) >= 1, 60, what="a ready pod")
+    pod = ready_pods(cluster, namespace, "chat")[0]
+    assert pod["spec"]["nodeName"].startswith("gpu-node-")
+    assert pod["status"]["podIP"].startswith("127.0.")
+
+    # More load than one replica carries: Governor scales up on the scraped metrics.
+    pods.fleet("chat", offered_rps=18.0)
+    wait_for(lambda: (replicas(cluster, namespace, "chat") or 0) >= 4, 90, what="scale-up to at least 4 replicas")
+    wait_for(
+        lambda: len(ready_pods(cluster, namespace, "chat")) >= 4, 60, what="the real ReplicaSet's pods to follow"
+    )
+    status = cluster.client.get("inferenceservices", namespace, "chat")["status"]
+    assert status["desiredReplicas"] >= 4
+    assert status["metrics"]["rps"] > 5, status["metrics"]
+
+    # The load goes away: Governor scales back down, and the pods go with it.
+    pods.fleet("chat", offered_rps=0.5)
+    wait_for(lambda: replicas(cluster, namespace, "chat") == 1, 120, what="scale-down to minReplicas")
+    wait_for(lambda: len(ready_pods(cluster, namespace, "chat")) == 1, 60, what="surplus pods deleted")
+
+    # Deleting the InferenceService garbage-collects the Deployment, its ReplicaSets and pods, and the Service.
+    cluster.kubectl("delete", "inferenceservice", "chat", "-n", namespace, "--wait=true", "--timeout=60s")
+    wait_for(lambda: cluster.client.find("deployments", namespace, "chat") is None, 60, what="Deployment collected")
+    wait_for(lambda: cluster.client.find("services", namespace, "chat") is None, 60, what="Service collected")
+    wait_for(lambda: not cluster.client.list("replicasets", namespace), 60, what="ReplicaSets collected")
+    wait_for(lambda: not ready_pods(cluster, namespace, "chat"), 60, what="pods collected")
