@@ -72,7 +72,7 @@ def inference_service(
             "maxReplicas": max_replicas,
             "startupSeconds": 5,
             "slo": {"latencyMs": 2000, "latencyQuantile": 0.99, "objective": 0.99},
-            "targets": {"gpuUtilization": 0.75},
+            "targets": {"gpuUtilization": 0.75, "concurrencyPerReplica": 2},
             "metrics": {"preset": "vllm", "gpuSource": "none"},
             "precision": {
                 "mode": "Fixed",

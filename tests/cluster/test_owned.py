@@ -55,7 +55,12 @@ def test_owned_service_is_created_scaled_and_garbage_collected(
     )
     status = cluster.client.get("inferenceservices", namespace, "chat")["status"]
     assert status["desiredReplicas"] >= 4
-    assert status["metrics"]["rps"] > 5, status["metrics"]
+    assert any("in flight" in reason for reason in status["decision"]["reasons"]), status["decision"]
+    wait_for(
+        lambda: (cluster.client.get("inferenceservices", namespace, "chat")["status"]["metrics"].get("rps") or 0) > 10,
+        30,
+        what="status.metrics.rps from the scraped pods",
+    )
 
     # The load goes away: Governor scales back down, and the pods go with it.
     pods.fleet("chat", offered_rps=0.5)

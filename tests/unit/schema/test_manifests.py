@@ -70,6 +70,8 @@ def test_operator_rbac_covers_what_it_does() -> None:
         ("apps", "deployments/scale", "patch"),
         ("", "services", "create"),
         ("", "pods", "list"),
+        ("", "pods", "delete"),
+        ("governor.dev", "inferenceservices/finalizers", "update"),
         ("", "events", "create"),
         ("", "configmaps", "watch"),
         ("", "secrets", "get"),
