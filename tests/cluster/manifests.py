@@ -81,7 +81,10 @@ def inference_service(
                 "variants": copy.deepcopy(VARIANTS),
             },
             "behavior": {
-                "scaleUp": {"stabilizationWindowSeconds": 0, "policies": [{"type": "Pods", "value": 4, "periodSeconds": 5}]},
+                "scaleUp": {
+                    "stabilizationWindowSeconds": 0,
+                    "policies": [{"type": "Pods", "value": 4, "periodSeconds": 5}],
+                },
                 "scaleDown": {
                     "stabilizationWindowSeconds": 5,
                     "policies": [{"type": "Percent", "value": 100, "periodSeconds": 5}],
@@ -97,7 +100,9 @@ def inference_service(
     return body
 
 
-def deployment(name: str, namespace: str, replicas: int = 1, ready_delay: str = "1s", kind: str = "Deployment") -> dict[str, Any]:
+def deployment(
+    name: str, namespace: str, replicas: int = 1, ready_delay: str = "1s", kind: str = "Deployment"
+) -> dict[str, Any]:
     """A workload of the user's own (target mode): a Deployment or a StatefulSet of model-server pods."""
     template = pod_template(ready_delay, name=name)
     template["metadata"]["labels"] = {"app": name, "governor.dev/service": name}

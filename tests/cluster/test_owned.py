@@ -50,9 +50,7 @@ def test_owned_service_is_created_scaled_and_garbage_collected(
     # More load than one replica carries: Governor scales up on the scraped metrics.
     pods.fleet("chat", offered_rps=18.0)
     wait_for(lambda: (replicas(cluster, namespace, "chat") or 0) >= 4, 90, what="scale-up to at least 4 replicas")
-    wait_for(
-        lambda: len(ready_pods(cluster, namespace, "chat")) >= 4, 60, what="the real ReplicaSet's pods to follow"
-    )
+    wait_for(lambda: len(ready_pods(cluster, namespace, "chat")) >= 4, 60, what="the real ReplicaSet's pods to follow")
     status = cluster.client.get("inferenceservices", namespace, "chat")["status"]
     assert status["desiredReplicas"] >= 4
     assert any("in flight" in reason for reason in status["decision"]["reasons"]), status["decision"]

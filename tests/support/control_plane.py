@@ -130,9 +130,7 @@ class ControlPlane:
         groups = {"admin": "system:masters", "controller-manager": "system:masters", "scheduler": "system:masters",
                   "kwok": "system:masters"}  # fmt: skip
         self.tokens = {user: secrets.token_hex(16) for user in groups}
-        (self.pki / "tokens.csv").write_text(
-            "".join(f'{self.tokens[u]},{u},{u},"{g}"\n' for u, g in groups.items())
-        )
+        (self.pki / "tokens.csv").write_text("".join(f'{self.tokens[u]},{u},{u},"{g}"\n' for u, g in groups.items()))
         for user in groups:
             path = self.admin_kubeconfig if user == "admin" else self.workdir / f"{user}.kubeconfig"
             path.write_text(yaml.safe_dump(kubeconfig(self.server, self.pki / "ca.crt", self.tokens[user], user)))
@@ -243,10 +241,8 @@ class ControlPlane:
             })  # fmt: skip
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            nodes = self.get_json("nodes")["items"]
-            ready = [n for n in nodes if any(
-                c.get("type") == "Ready" and c.get("status") == "True" for c in n.get("status", {}).get("conditions", ())
-            )]  # fmt: skip
+            conditions = [n.get("status", {}).get("conditions", ()) for n in self.get_json("nodes")["items"]]
+            ready = [c for c in conditions if any(x.get("type") == "Ready" and x.get("status") == "True" for x in c)]
             if len(ready) >= GPU_NODES:
                 return
             time.sleep(0.25)

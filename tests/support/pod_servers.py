@@ -128,4 +128,3 @@ class PodServers:
         for _, handle in self.servers.values():
             await handle.stop()
         self.servers.clear()
-
