@@ -18,7 +18,8 @@ import yaml
 
 from governor import validate
 from governor.demo.client import ApiStatusError, object_path
-from governor.model import rules
+from governor.model import InvalidSpec, rules
+from governor.model.parse import parse_service
 from tests.cluster.conftest import Cluster
 from tests.support.control_plane import REPO
 from tests.unit.schema.test_invalid_crs import BASE, CASES
@@ -88,3 +89,18 @@ def test_invalid_is_rejected_where_governor_validate_rejects_it(
     assert path in fields or path in server_message, (fields, server_message)
     if message in CEL_MESSAGES:
         assert message in server_message, server_message
+
+
+@pytest.mark.parametrize("name", ["qwen2.5-7b", "7b-chat", "x" * 64], ids=["dot", "leading-digit", "64-chars"])
+def test_a_name_governor_cannot_give_its_objects_is_refused_up_front(
+    cluster: Cluster, namespace: str, name: str
+) -> None:
+    """Valid object names that are not Service names or label values: the apiserver refuses them with
+    the parser's words, instead of accepting them and answering 422 to every one of Governor's writes."""
+    body = copy.deepcopy(BASE)
+    body["metadata"] = {"name": name, "namespace": namespace}
+    with pytest.raises(InvalidSpec) as caught:
+        parse_service(body)
+    assert [(e.path, e.message) for e in caught.value.errors] == [("metadata.name", rules.NAME_IS_DNS_LABEL)]
+    _, server_message = rejection(cluster, body, namespace)
+    assert rules.NAME_IS_DNS_LABEL in server_message, server_message

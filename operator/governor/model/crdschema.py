@@ -143,18 +143,24 @@ def _default(schema: Mapping[str, Any], value: Any) -> None:
             _default(schema["items"], item)
 
 
-def to_json_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
-    """Translate an OpenAPI v3.0 structural schema into JSON Schema 2020-12 (strict on unknown fields)."""
+def to_json_schema(schema: Mapping[str, Any], root: bool = True) -> dict[str, Any]:
+    """Translate an OpenAPI v3.0 structural schema into JSON Schema 2020-12 (strict on unknown fields).
+
+    The root's ``metadata`` stays open: the API server checks ObjectMeta itself, and a CRD schema
+    may only narrow ``name`` and ``generateName`` there.
+    """
     out: dict[str, Any] = {}
     for key, value in schema.items():
         if key.startswith("x-kubernetes-") or key in ("nullable", "exclusiveMinimum", "exclusiveMaximum"):
             continue
         if key == "properties":
-            out[key] = {name: to_json_schema(sub) for name, sub in value.items()}
+            out[key] = {name: to_json_schema(sub, False) for name, sub in value.items()}
+            if root and "metadata" in out[key]:
+                out[key]["metadata"]["additionalProperties"] = True
         elif key in ("items", "additionalProperties", "not") and isinstance(value, Mapping):
-            out[key] = to_json_schema(value)
+            out[key] = to_json_schema(value, False)
         elif key in ("anyOf", "allOf", "oneOf"):
-            out[key] = [to_json_schema(sub) for sub in value]
+            out[key] = [to_json_schema(sub, False) for sub in value]
         else:
             out[key] = copy.deepcopy(value)
     for bound, exclusive in (("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")):

@@ -40,6 +40,7 @@ from governor.model.spec import (
 
 MAX_REPLICAS: Final = 10000
 DNS_LABEL: Final = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+DNS_1035_LABEL: Final = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 DNS_SUBDOMAIN: Final = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 RULE_NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,62}")
 SEVERITIES: Final = ("critical", "error", "warning", "info")
@@ -126,7 +127,10 @@ def _name(r: FieldReader, meta: Mapping[str, Any]) -> str:
         if "metadata" not in r.bad:
             r.error("metadata.name", "is required")
         return ""
-    return r.string(meta, "name", "metadata", "", 253, DNS_SUBDOMAIN, "a DNS-1123 subdomain") or ""
+    name = r.string(meta, "name", "metadata", "", 253, DNS_SUBDOMAIN, "a DNS-1123 subdomain") or ""
+    if name and not (len(name) <= 63 and DNS_1035_LABEL.fullmatch(name)):
+        r.error("metadata.name", rules.NAME_IS_DNS_LABEL)
+    return name
 
 
 def _optional_int(r: FieldReader, obj: Mapping[str, Any], key: str, path: str, low: int, high: int) -> int | None:

@@ -12,6 +12,11 @@ from __future__ import annotations
 
 from typing import Final
 
+# the object, fieldPath .metadata.name: the name becomes a Service name and a label value.
+NAME_IS_DNS_LABEL: Final = (
+    "must be a DNS-1035 label (at most 63 lowercase letters, digits or '-', starting with a letter"
+    " and ending with a letter or digit): the owned Service, the Deployment and the pods' label carry it"
+)
 # spec (fieldPath: the whole spec): owned mode or target mode, never both, never neither.
 WORKLOAD_ONE_OF: Final = "exactly one of template or scaleTargetRef must be set"
 # spec, fieldPath .minReplicas
@@ -26,6 +31,7 @@ IN_PLACE_NEEDS_VERSION: Final = "a variant that allows the InPlace swap mode mus
 DUPLICATE_PRECISION: Final = "duplicate precision: each precision may have one variant only"
 
 CEL_MESSAGES: Final = (
+    NAME_IS_DNS_LABEL,
     WORKLOAD_ONE_OF,
     MIN_LE_MAX,
     PREFERRED_IN_VARIANTS,

@@ -153,7 +153,10 @@ def _learn_scv(state: PolicyState, samples: tuple[tuple[float, float], ...], cfg
         return state.arrival_scv
     change = (x2 - x1) / g2 - (x1 - x0) / g1
     window = cfg.rate_window_seconds
-    measured = min(change * change * window * window / (2.0 * mean * (1.0 / g1 + 1.0 / g2)), cfg.max_arrival_scv)
+    spread = 2.0 * mean * (1.0 / g1 + 1.0 / g2)
+    if spread <= 0.0:  # a denormal rate: the product underflows to zero, and there is nothing to learn
+        return state.arrival_scv
+    measured = min(change * change * window * window / spread, cfg.max_arrival_scv)
     previous = 1.0 if state.arrival_scv is None else state.arrival_scv  # a Poisson prior
     return (1.0 - cfg.burst_weight) * previous + cfg.burst_weight * measured
 

@@ -36,6 +36,7 @@ def _with(path: str, value: Any) -> dict[str, Any]:
 
 # CEL message → a body that breaks exactly that rule.
 VIOLATIONS: dict[str, dict[str, Any]] = {
+    rules.NAME_IS_DNS_LABEL: _with("metadata.name", "qwen2.5-7b"),
     rules.WORKLOAD_ONE_OF: _with("spec.scaleTargetRef", None),
     rules.MIN_LE_MAX: _with("spec.minReplicas", 11),
     rules.PREFERRED_IN_VARIANTS: _with("spec.precision.preferred", "fp16"),
@@ -46,7 +47,7 @@ VIOLATIONS[rules.PREFERRED_ABOVE_FLOOR]["spec"]["precision"]["qualityFloor"] = 0
 
 
 def _cel(schema: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    return [(p, r) for p, r in crdschema.cel_rules(schema) if p.startswith(".spec")]
+    return crdschema.cel_rules(schema)
 
 
 def test_cel_messages_are_exactly_the_mirrored_rules(isvc_schema: dict[str, Any]) -> None:
