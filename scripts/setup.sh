@@ -28,6 +28,7 @@ command -v python3 >/dev/null || apt_install python3
 python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
 if [ "$profile" = test ]; then
   command -v gcc >/dev/null || apt_install gcc libc6-dev
+  command -v openssl >/dev/null || apt_install openssl   # the cluster tests' certificates
   { command -v prometheus && command -v prometheus-alertmanager && command -v promtool; } >/dev/null 2>&1 \
     || apt_install prometheus prometheus-alertmanager
 fi

@@ -149,3 +149,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         if isinstance(plane, Cluster):
             report.sections.append(("control plane logs", plane.plane.log_tail(15)))
     return report
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test under tests/cluster carries the ``cluster`` marker (``-m "not cluster"`` for a quick run)."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.cluster)
