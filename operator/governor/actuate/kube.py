@@ -85,10 +85,15 @@ class KubernetesApi:
         self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="kube-api")
 
     @classmethod
-    def for_url(cls, url: str, *, insecure: bool = True) -> KubernetesApi:
-        """A client for an API server reachable without credentials (the embedded emulator)."""
+    def for_url(cls, url: str, *, token: str | None = None, ca_file: str | None = None) -> KubernetesApi:
+        """A client for one API server URL: the embedded emulator (no credentials), or a server that
+        takes a bearer ``token`` and whose certificate ``ca_file`` signs (the demo's control plane)."""
         config = kubernetes.client.Configuration(host=url)
-        config.verify_ssl = not insecure
+        config.verify_ssl = ca_file is not None
+        config.ssl_ca_cert = ca_file
+        if token:
+            config.api_key = {"authorization": token}
+            config.api_key_prefix = {"authorization": "Bearer"}
         return cls(kubernetes.client.ApiClient(config))
 
     @classmethod

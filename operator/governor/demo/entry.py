@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from governor.demo import report
+from governor.demo.backends import CHOICES, BackendUnavailable
 from governor.demo.session import DemoOptions, DemoSession, load_manifests
 from governor.demo.story import DEMO_POLICY, DEMO_RULES
 from governor.settings import Settings
@@ -32,6 +33,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--example", action="append", type=Path, help="InferenceService manifest(s) instead of the demo's service"
+    )
+    parser.add_argument(
+        "--cluster",
+        choices=CHOICES,
+        default="auto",
+        help="Kubernetes to run on: the real control plane built by scripts/control-plane.sh, the embedded "
+        "emulator, or auto (the real one when it is built, default)",
     )
     parser.add_argument("--plot", type=Path, default=None, help="draw load, replicas, precision and p99 to a PNG")
     output = parser.add_mutually_exclusive_group()
@@ -51,9 +59,7 @@ class Printer:
         if self.json:
             print(report.as_json(kind, payload), flush=True)
         elif kind == "start":
-            print(
-                f"governor demo: Kubernetes API emulated at {payload['api']}; services {', '.join(payload['services'])}"
-            )
+            print(f"governor demo: {payload['backend']}; services {', '.join(payload['services'])}")
         elif kind == "tick" and not self.quiet:
             if self.rows % report.HEADER_EVERY == 0:
                 print(report.header(payload.slo_ms))
@@ -78,6 +84,7 @@ def options_from(args: argparse.Namespace) -> DemoOptions:
         tick_seconds=args.tick_seconds,
         startup_seconds=args.startup_seconds,
         services=services,
+        cluster=args.cluster,
     )
 
 
@@ -107,6 +114,9 @@ def main(args: argparse.Namespace) -> int:
         print(preamble(options))
     try:
         outcome = DemoSession(settings, options, printer).run()
+    except BackendUnavailable as exc:
+        print(f"governor demo --cluster real: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

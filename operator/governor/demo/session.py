@@ -17,21 +17,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import kopf
 import yaml
 
-from governor.actuate.kube import KubernetesApi
 from governor.actuate.workloads import workload_name
 from governor.alerting import AlertEngine, AlertingHook, DictConfigReader, Notifier, ReceiverRegistry
 from governor.controller.app import Controller
-from governor.demo import story
+from governor.demo import backends, story
 from governor.demo.client import KubeClient
-from governor.demo.emulator import EmulatorThread
 from governor.demo.live import LiveWorld, Notification
 from governor.demo.operator_thread import OperatorThread
 from governor.demo.report import TickRecord
 from governor.demo.scenario import Scenario, flash_crowd
-from governor.demo.standins import RollingStandIn
 from governor.demo.world import FleetView, Ledger, server_load, step
 from governor.metrics.build import build_source
 from governor.model import ServiceSpec
@@ -54,6 +50,7 @@ class DemoOptions:
     startup_seconds: float | None = None  # simulated pod start-up; None: each service's spec.startupSeconds
     services: tuple[Mapping[str, Any], ...] = ()  # InferenceService manifests; () → the demo service
     scenario: Scenario = field(default_factory=flash_crowd)
+    cluster: str = "auto"  # auto | real | emulator (governor.demo.backends)
 
     @property
     def wall_seconds(self) -> float:
@@ -106,26 +103,26 @@ class DemoSession:
         self.outcome = Outcome(specs=self.specs)
 
     def run(self) -> Outcome:
-        with EmulatorThread() as emulator, LiveWorld(self.specs) as world:
-            client = KubeClient(emulator.url)
+        startup = self._startup_wall()
+        with backends.open_backend(self.options.cluster, startup) as backend, LiveWorld(self.specs) as world:
+            client = backend.client
             if CRD.exists():
                 for doc in load_manifests([CRD]):
                     client.apply(doc)
-            api = KubernetesApi.for_url(emulator.url)
+                backends.wait_established(backend, "inferenceservices.governor.dev")
+            backends.prepare(backend, self.docs, startup)
             clock = story.SimClock(self.options.speed)
-            operator = OperatorThread(self._controller(api, emulator.url, world, clock))
+            operator = OperatorThread(self._controller(backend, world, clock))
             try:
-                standin = RollingStandIn(client, delay=self._startup_wall(), interval=0.1)
-                with standin:
-                    operator.start()
-                    clock.origin = time.time()
-                    for doc in self.docs:
-                        client.apply(doc)
-                    self.sink("start", {"api": emulator.url, "services": [str(s.key) for s in self.specs]})
-                    self._drive(client, world, operator, clock, standin)
+                operator.start()
+                clock.origin = time.time()
+                for doc in self.docs:
+                    client.apply(doc)
+                start = {"api": backend.url, "cluster": backend.kind, "backend": backend.description}
+                self.sink("start", {**start, "services": [str(s.key) for s in self.specs]})
+                self._drive(client, world, operator, clock, backend.ready_split)
             finally:
                 operator.stop()
-                api.close()
             self._drain(client, world)
             self.outcome.operator_error = operator.error
         return self.outcome
@@ -136,7 +133,7 @@ class DemoSession:
             startup = min(s.startup_seconds for s in self.specs)
         return max(0.0, startup / self.options.speed)
 
-    def _controller(self, api: KubernetesApi, url: str, world: LiveWorld, clock: story.SimClock) -> Controller:
+    def _controller(self, backend: backends.Backend, world: LiveWorld, clock: story.SimClock) -> Controller:
         source = build_source(self.settings, world.pod_lister, world.agent_lister)
         reader = DictConfigReader(
             configmaps={
@@ -148,12 +145,12 @@ class DemoSession:
         registry = ReceiverRegistry(reader, story.RECEIVERS_NAMESPACE, story.RECEIVERS_CONFIGMAP)
         notifier = Notifier(registry, queue_limit=self.settings.alerting.queue_limit)
         controller = Controller(
-            api=api,
+            api=backend.api,
             settings=self.settings.operator,
             metrics_source=source,
             policy=story.demo_policy(),
             hook=AlertingHook(AlertEngine(registry, notifier), registry),
-            connection=kopf.ConnectionInfo(server=url, insecure=True),
+            connection=backend.connection,
             background=(notifier, SourceCloser(source)),
         )
         controller.loop.clock = clock
@@ -167,7 +164,7 @@ class DemoSession:
         world: LiveWorld,
         operator: OperatorThread,
         clock: story.SimClock,
-        pods: RollingStandIn,
+        ready_split: backends.Split,
     ) -> None:
         opts = self.options
         start = last = time.monotonic()
@@ -189,9 +186,7 @@ class DemoSession:
             for spec in self.specs:
                 ready, _, status = objects[spec.key]
                 params = story.fleet_params(spec)
-                split = ready_by_precision(
-                    pods.ready_split.get((spec.namespace, workload_name(spec)), (ready, 0)), status
-                )
+                split = ready_by_precision(ready_split(spec.namespace, workload_name(spec)) or (ready, 0), status)
                 view = step(params, backlog[spec.key], offered, split, dt)
                 backlog[spec.key], views[spec.key] = view.backlog, view
                 world.set(spec.key, server_load(params, view), ready, view.utilisation)
@@ -225,6 +220,8 @@ class DemoSession:
                     continue
                 seen.add(name)
                 involved = event.get("involvedObject") or {}
+                if involved.get("kind") != "InferenceService":
+                    continue  # a real control plane's own Events (Scheduled, SuccessfulCreate, …) are not the story
                 line = {
                     "name": name,
                     "type": event.get("type"),

@@ -31,6 +31,8 @@ def run() -> dict[str, list[dict[str, Any]]]:
             "--tick-seconds",
             "0.5",
             "--json",
+            "--cluster",
+            "emulator",
         ],
         capture_output=True,
         text=True,
