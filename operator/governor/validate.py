@@ -92,27 +92,11 @@ def check_object(obj: Any, source: str, label: str, schema: SchemaCheck | None) 
         parse_service(body)
     except InvalidSpec as invalid:
         found.extend((e.path, e.message) for e in invalid.errors)
-    found.extend(_override_problems(obj))
     parsed = [path for path, _ in found]
     for path, message in schema(obj) if schema is not None else ():
         if not any(p == path or p.startswith((path + ".", path + "[")) for p in parsed):
             found.append((path, message))
     return [Problem(source, label, path, message) for path, message in found]
-
-
-def _override_problems(obj: Any) -> Iterator[tuple[str, str]]:
-    """PromQL override templates that the metrics layer would refuse to run."""
-    from governor.metrics.promql import UnsafeQuery, validate_template
-
-    spec = obj.get("spec") if isinstance(obj, dict) else None
-    metrics = spec.get("metrics") if isinstance(spec, dict) else None
-    overrides = metrics.get("overrides") if isinstance(metrics, dict) else None
-    for key, template in overrides.items() if isinstance(overrides, dict) else ():
-        if isinstance(template, str):
-            try:
-                validate_template(template)
-            except UnsafeQuery as unsafe:
-                yield f"spec.metrics.overrides.{key}", str(unsafe)
 
 
 def _label(obj: Any, index: int) -> str:

@@ -23,11 +23,11 @@ from dataclasses import dataclass, field, fields
 from governor.metrics.client import QueryClient, QueryRejected, Rows, paused_gc
 from governor.metrics.histogram import share_within
 from governor.metrics.presets import Preset, preset_for
-from governor.metrics.promql import UnsafeQuery, render
 from governor.metrics.queries import SIGNAL_LABEL, SLO_BUCKET, QueryBuilder
 from governor.metrics.rules import GPU_SOURCES, RecordedQueries
 from governor.metrics.source import MetricsUnavailable, PodLister, ready_replicas
 from governor.model import Observation, Sample, ServiceKey, ServiceSpec
+from governor.model.promql import UnsafeQuery, render
 
 log = logging.getLogger(__name__)
 SIGNALS = frozenset(f.name for f in fields(Observation)) - {"at", "source"}

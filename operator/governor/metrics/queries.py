@@ -21,7 +21,7 @@ from governor.metrics.presets import (
     Preset,
     Series,
 )
-from governor.metrics.promql import check_label_name, quote, regex_literal
+from governor.model.promql import check_label_name, quote, regex_literal
 
 SIGNAL_LABEL = "governor_signal"
 SLO_BUCKET = "slo_bucket"

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from governor.metrics.presets import PRESETS, Preset
-from governor.metrics.promql import quote, regex_literal
 from governor.metrics.queries import SLO_BUCKET, Part, QueryBuilder, join, tag
+from governor.model.promql import quote, regex_literal
 
 GPU_SOURCES = ("agent", "dcgm")
 RATE_SIGNALS = frozenset({"request_rate", "error_rate", "cache_hit_ratio"})

@@ -22,6 +22,7 @@ from governor.model.errors import FieldError, InvalidSpec
 from governor.model.fields import FieldReader, child
 from governor.model.observation import Observation
 from governor.model.parse_precision import parse_precision
+from governor.model.promql import scope_problems
 from governor.model.spec import (
     DEFAULT_SCALE_DOWN,
     DEFAULT_SCALE_UP,
@@ -120,6 +121,18 @@ def _check_spec(r: FieldReader, spec: Mapping[str, Any], service: ServiceSpec) -
         r.error("spec", rules.WORKLOAD_ONE_OF)
     if r.ok("spec.minReplicas", "spec.maxReplicas") and service.min_replicas > service.max_replicas:
         r.error("spec.minReplicas", rules.MIN_LE_MAX)
+    _check_override_scope(r, spec, service)
+
+
+def _check_override_scope(r: FieldReader, spec: Mapping[str, Any], service: ServiceSpec) -> None:
+    """A tenant's PromQL runs with Governor's identity: it must read its own namespace, cheaply."""
+    metrics = spec.get("metrics")
+    overrides = metrics.get("overrides") if isinstance(metrics, Mapping) else None
+    for key, template in overrides.items() if isinstance(overrides, Mapping) else ():
+        where = child("spec.metrics.overrides", key)
+        if key in OVERRIDE_SIGNALS and isinstance(template, str) and template.strip() and r.ok(where):
+            for problem in scope_problems(template, service.namespace, service.name):
+                r.error(where, problem)
 
 
 def _name(r: FieldReader, meta: Mapping[str, Any]) -> str:

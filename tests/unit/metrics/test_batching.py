@@ -9,10 +9,10 @@ import pytest
 from governor.metrics.client import Rows
 from governor.metrics.presets import VLLM
 from governor.metrics.prometheus import PrometheusSource
-from governor.metrics.promql import UnsafeQuery
 from governor.metrics.queries import QueryBuilder
 from governor.metrics.source import MetricsUnavailable
 from governor.model import MetricsPreset
+from governor.model.promql import UnsafeQuery
 from tests.unit.metrics.helpers import specs
 
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from governor.metrics.promql import UnsafeQuery, escape_string, render, validate_template
+from governor.model.promql import UnsafeQuery, escape_string, render, validate_template
 
 VALUES = {"namespace": "ml", "service": "chat", "window": "1m", "threshold_seconds": "0.3", "service_label": "service"}
 HOSTILE = ['"} or vector(1) #', '\\"} or vector(1)', "x'\n} or vector(1)", "`) or vector(1)", "\\", "a\"b'c`d\\e\n\r\t"]

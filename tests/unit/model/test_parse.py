@@ -21,6 +21,8 @@ from governor.model import (
 )
 from governor.model.parse import OVERRIDE_SIGNALS, parse_service
 
+SCOPED = 'sum(rate(q{namespace="{{namespace}}"}[{{window}}]))'
+
 
 def body(**spec: Any) -> dict[str, Any]:
     """A minimal valid target-mode body with ``spec`` fields replaced (None removes a field)."""
@@ -65,7 +67,12 @@ VALID: list[tuple[str, dict[str, Any], str, Any]] = [
     ("cache floor", {"targets": {"cacheHitRatioFloor": 0.3}}, "targets.cache_hit_ratio_floor", 0.3),
     ("preset", {"metrics": {"preset": "triton"}}, "metrics.preset", MetricsPreset.TRITON),
     ("gpu source", {"metrics": {"gpuSource": "dcgm"}}, "metrics.gpu_source", "dcgm"),
-    ("override key", {"metrics": {"overrides": {"latencyP99Ms": "q"}}}, "metrics.overrides", {"latency_p99_ms": "q"}),
+    (
+        "override key",
+        {"metrics": {"overrides": {"latencyP99Ms": SCOPED}}},
+        "metrics.overrides",
+        {"latency_p99_ms": SCOPED},
+    ),
     ("scrape port", {"metrics": {"scrapePort": 9100}}, "metrics.scrape_port", 9100),
     ("mode", {"precision": {"mode": "Auto"}}, "precision.mode", PrecisionMode.AUTO),
     (

@@ -1,18 +1,40 @@
-"""PromQL text: escaping of user-supplied values and the per-service override templates.
+"""PromQL text: escaping of user-supplied values, and the per-service override templates and their scope.
 
 Values that come from users (namespace, service, model names) are never spliced raw into a
 query. Kubernetes names must be DNS-1123 labels or they are rejected; any other value is
 escaped as the contents of a PromQL string literal. An override template may use a
 placeholder only inside a double- or single-quoted string, where escaping makes any value a
 plain literal (a backtick raw string cannot escape, so placeholders there are rejected).
+
+An override is a tenant's query run with Governor's Prometheus identity, so ``scope_problems``
+parses it (the full PromQL grammar, through ``promql_parser``; never a pattern match) and allows
+it only when it reads its own namespace and stays cheap:
+
+* every series selector carries the exact matcher ``namespace="<its namespace>"`` (no regex, no
+  ``or`` alternatives), so no series of another namespace can be read;
+* no range, subquery range or offset reaches further back than ``MAX_LOOKBACK`` and no ``@``
+  pins an evaluation time, so a tick never scans days of history;
+* a subquery's resolution is at least ``MIN_SUBQUERY_STEP``, and at most ``MAX_SELECTORS``
+  selectors appear, so the cost of one query is bounded.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from datetime import timedelta
+from typing import Any, Final
+
+import promql_parser
 
 from governor.model.errors import GovernorError
+
+NAMESPACE_LABEL: Final = "namespace"
+MAX_LOOKBACK: Final = timedelta(hours=1)
+MIN_SUBQUERY_STEP: Final = timedelta(seconds=10)
+MAX_SELECTORS: Final = 10
+# Placeholder values used to check a template's scope before any tick fills it.
+CHECK_VALUES: Final = {"window": "1m", "threshold_seconds": "0.3", "service_label": "service", "model": "model"}
 
 PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -112,3 +134,66 @@ def render(template: str, values: Mapping[str, str]) -> str:
         return escape_string(values[name], quotes[match.start()])
 
     return PLACEHOLDER.sub(fill, template)
+
+
+def scope_problems(template: str, namespace: str, service: str) -> list[str]:
+    """Why the override ``template`` of ``namespace/service`` may not run (empty: it may)."""
+    try:
+        rendered = render(template, {**CHECK_VALUES, "namespace": namespace, "service": service})
+    except UnsafeQuery as exc:
+        return [str(exc)]
+    try:
+        tree = promql_parser.parse(rendered)
+    except (ValueError, RuntimeError) as exc:
+        return [f"is not valid PromQL: {str(exc).splitlines()[0]}"]
+    problems: list[str] = []
+    selectors = 0
+    for node in _walk(tree):
+        if isinstance(node, promql_parser.VectorSelector):
+            selectors += 1
+            problems.extend(_selector_problems(node, namespace))
+        elif isinstance(node, promql_parser.MatrixSelector) and node.range > MAX_LOOKBACK:
+            problems.append(f"range [{_duration(node.range)}] reaches back further than {_duration(MAX_LOOKBACK)}")
+        elif isinstance(node, promql_parser.SubqueryExpr):
+            problems.extend(_subquery_problems(node))
+    if selectors > MAX_SELECTORS:
+        problems.append(f"reads {selectors} series selectors; at most {MAX_SELECTORS} are allowed")
+    return list(dict.fromkeys(problems))
+
+
+def _selector_problems(node: Any, namespace: str) -> Iterator[str]:
+    name = node.name or str(node)
+    if node.matchers.or_matchers:
+        yield f"selector {name} uses 'or' matchers; write one selector per alternative"
+    scoped = [m for m in node.matchers.matchers if m.name == NAMESPACE_LABEL and m.op == promql_parser.MatchOp.Equal]
+    if not any(m.value == namespace for m in scoped):
+        yield f'selector {name} must be limited to its own namespace with {NAMESPACE_LABEL}="{{{{namespace}}}}"'
+    if node.at is not None:
+        yield f"selector {name} uses '@': an override reads the present only"
+    if node.offset is not None and abs(node.offset) > MAX_LOOKBACK:
+        yield f"selector {name} has an offset beyond {_duration(MAX_LOOKBACK)}"
+
+
+def _subquery_problems(node: Any) -> Iterator[str]:
+    if node.range > MAX_LOOKBACK:
+        yield f"subquery range [{_duration(node.range)}] reaches back further than {_duration(MAX_LOOKBACK)}"
+    if node.step is not None and node.step < MIN_SUBQUERY_STEP:
+        yield f"subquery resolution {_duration(node.step)} is finer than {_duration(MIN_SUBQUERY_STEP)}"
+    if node.at is not None:
+        yield "a subquery uses '@': an override reads the present only"
+    if node.offset is not None and abs(node.offset) > MAX_LOOKBACK:
+        yield f"a subquery has an offset beyond {_duration(MAX_LOOKBACK)}"
+
+
+def _walk(node: Any) -> Iterator[Any]:
+    yield node
+    for attr in ("expr", "param", "lhs", "rhs", "vector_selector"):
+        child = getattr(node, attr, None)
+        if child is not None and not isinstance(child, str | int | float):
+            yield from _walk(child)
+    for arg in getattr(node, "args", None) or ():
+        yield from _walk(arg)
+
+
+def _duration(value: timedelta) -> str:
+    return str(promql_parser.display_duration(value))
