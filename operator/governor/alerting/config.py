@@ -9,6 +9,7 @@ the path of the offending field.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -86,6 +87,13 @@ class ReceiverConfig:
     send_resolved: bool = True
     rate_limit: RateLimit = RateLimit()
     timeout: float = 10.0
+    # Namespaces (names or globs such as ``team-*``; ``*`` for all) whose InferenceServices may name this
+    # receiver in ``spec.alerts.receivers``. None by default: a tenant cannot page a receiver the
+    # administrator did not open to it. ``default_receivers`` are the administrator's choice and always apply.
+    namespaces: tuple[str, ...] = ()
+
+    def open_to(self, namespace: str) -> bool:
+        return any(fnmatch.fnmatchcase(namespace, pattern) for pattern in self.namespaces)
 
     def secret_refs(self) -> tuple[SecretRef, ...]:
         refs = (self.url_secret, self.bearer_token, self.hmac_key, self.routing_key)

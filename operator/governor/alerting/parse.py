@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import fields, replace
 from types import MappingProxyType
@@ -43,7 +44,9 @@ _RECEIVER_FIELDS = (
     "send_resolved",
     "rate_limit",
     "timeout",
+    "namespaces",
 )
+NAMESPACE_PATTERN = re.compile(r"[a-z0-9*?]([-a-z0-9*?]{0,61}[a-z0-9*?])?")
 _SECRET_FIELDS = {
     ReceiverKind.ALERTMANAGER: ("bearer_token",),
     ReceiverKind.WEBHOOK: ("bearer_token", "hmac_key"),
@@ -179,7 +182,16 @@ def _receiver(r: _Reader, value: Any, path: str) -> ReceiverConfig | None:
         send_resolved=bool(obj.get("send_resolved", True)),
         rate_limit=limit,
         timeout=r.duration(obj, "timeout", path, 10.0) or 10.0,
+        namespaces=_namespaces(r, obj.get("namespaces"), f"{path}.namespaces"),
     )
+
+
+def _namespaces(r: _Reader, value: Any, path: str) -> tuple[str, ...]:
+    patterns = r.strings(value, path)
+    for i, pattern in enumerate(patterns):
+        if not NAMESPACE_PATTERN.fullmatch(pattern):
+            r.error(f"{path}[{i}]", f"{pattern!r} is not a namespace name or a glob such as team-* or *")
+    return patterns
 
 
 def _inhibit_rules(r: _Reader, value: Any) -> tuple[InhibitRule, ...]:

@@ -23,14 +23,24 @@ UNDELIVERED_LIMIT = 86400.0  # a resolve no receiver could take for a day is giv
 
 
 def routed_receivers(spec: ServiceSpec, config: AlertingConfig) -> tuple[tuple[ReceiverConfig, ...], list[FieldError]]:
-    """The receivers a service's alerts go to, and an error for each name the ConfigMap lacks."""
-    names = spec.alerts.receivers or config.default_receivers
+    """The receivers a service's alerts go to, and an error for each name it may not use.
+
+    A name the CR gives must exist and be open to the CR's namespace (the receiver's ``namespaces``);
+    the ConfigMap's ``default_receivers`` serve a CR that names none.
+    """
+    if not spec.alerts.receivers:
+        return tuple(rc for n in config.default_receivers if (rc := config.receivers.get(n)) is not None), []
     found, errors = [], []
-    for i, name in enumerate(names):
+    for i, name in enumerate(spec.alerts.receivers):
         rc = config.receivers.get(name)
+        where = f"spec.alerts.receivers[{i}]"
         if rc is None:
-            known = ", ".join(sorted(config.receivers)) or "none"
-            errors.append(FieldError(f"spec.alerts.receivers[{i}]", f"unknown receiver {name!r} (defined: {known})"))
+            usable = ", ".join(sorted(n for n, r in config.receivers.items() if r.open_to(spec.namespace))) or "none"
+            why = f"unknown receiver {name!r} (open to namespace {spec.namespace}: {usable})"
+            errors.append(FieldError(where, why))
+        elif not rc.open_to(spec.namespace):
+            why = f"receiver {name!r} is not open to namespace {spec.namespace!r} (its 'namespaces' in the ConfigMap)"
+            errors.append(FieldError(where, why))
         else:
             found.append(rc)
     return tuple(found), errors

@@ -118,6 +118,7 @@ def receivers_yaml(webhook_url: str) -> str:
                 "group_by": ["..."],
                 "group_wait": "0s",
                 "send_resolved": True,
+                "namespaces": ["*"],
             }
         ],
         "default_receivers": [RECEIVER],

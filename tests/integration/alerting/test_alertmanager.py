@@ -27,7 +27,9 @@ def payloads_for(am: RunningAlertmanager, service: str, status: str) -> list[dic
 
 
 async def test_firing_and_resolved_round_trip(alertmanager: RunningAlertmanager) -> None:
-    registry = await registry_for(f"receivers: [{{name: am, kind: alertmanager, url: '{alertmanager.url}'}}]")
+    registry = await registry_for(
+        f"receivers: [{{name: am, kind: alertmanager, url: '{alertmanager.url}', namespaces: ['*']}}]"
+    )
     sender, _ = notifier(registry)
     engine = AlertEngine(registry, sender)
     service = f"am-{int(time.time() * 1000) % 100000}"
@@ -60,7 +62,10 @@ async def test_firing_and_resolved_round_trip(alertmanager: RunningAlertmanager)
 
 
 async def test_alertmanager_receives_repeats_while_firing(alertmanager: RunningAlertmanager) -> None:
-    yaml = f"receivers: [{{name: am, kind: alertmanager, url: '{alertmanager.url}', repeat_interval: 1s}}]"
+    yaml = (
+        f"receivers: [{{name: am, kind: alertmanager, url: '{alertmanager.url}', repeat_interval: 1s, "
+        "namespaces: ['*']}]"
+    )
     registry = await registry_for(yaml)
     sender, metrics = notifier(registry)
     engine = AlertEngine(registry, sender)

@@ -24,15 +24,18 @@ def config(slack: str = "http://127.0.0.1:9/", pd: str = "http://127.0.0.1:9/", 
 receivers:
   - name: slack
     kind: slack
+    namespaces: ["*"]
     url: {{secret: slack, key: url}}
     group_wait: 0s
   - name: pager
     kind: pagerduty
+    namespaces: ["*"]
     url: {pd}enqueue
     routing_key: {{secret: pd, key: routing-key}}
     {extra}
   - name: hook
     kind: webhook
+    namespaces: ["*"]
     url: {hook}hook
     hmac_key: {{secret: hook, key: key}}
     bearer_token: {{secret: hook, key: token}}

@@ -14,9 +14,11 @@ YAML = """
 receivers:
   - name: pager
     kind: pagerduty
+    namespaces: ["*"]
     routing_key: {secret: pd, key: routing-key}
   - name: hook
     kind: webhook
+    namespaces: ["*"]
     url: http://127.0.0.1:9/hook
     hmac_key: {secret: hook, key: key}
 """

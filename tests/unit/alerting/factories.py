@@ -70,15 +70,18 @@ CONFIG_YAML = """
 receivers:
   - name: pager
     kind: pagerduty
+    namespaces: ["*"]
     routing_key: {secret: pd, key: routing-key}
     match: {severities: [critical]}
   - name: slack
     kind: slack
+    namespaces: ["*"]
     url: {secret: slack, key: url}
     group_wait: 0s
     repeat_interval: 1h
   - name: hook
     kind: webhook
+    namespaces: ["*"]
     url: http://127.0.0.1:1/hook
     hmac_key: {secret: hook, key: key}
     group_wait: 0s

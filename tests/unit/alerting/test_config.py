@@ -12,13 +12,16 @@ FULL = """
 receivers:
   - name: am
     kind: alertmanager
+    namespaces: ["*"]
     url: http://alertmanager.monitoring:9093
   - name: oncall-pager
     kind: pagerduty
+    namespaces: ["*"]
     routing_key: {secret: pagerduty, key: routing-key}
     match: {severities: [critical]}
   - name: team-slack
     kind: slack
+    namespaces: ["*"]
     url: {secret: slack, key: webhook-url}
     match: {severities: [critical, warning], labels: {namespace: ml}}
     group_by: [namespace, service, alertname]
@@ -27,6 +30,7 @@ receivers:
     rate_limit: {per_second: 1, burst: 3}
   - name: audit-hook
     kind: webhook
+    namespaces: ["*"]
     url: https://audit.example/alerts
     hmac_key: {secret: hook, key: key}
     send_resolved: false

@@ -93,3 +93,42 @@ def test_prune_keeps_owed_and_recent_resolves() -> None:
     assert prune([resolved], {fp}, T + RESOLVED_RETENTION + 1) == (resolved,)
     assert prune([resolved], set(), T + RESOLVED_RETENTION + 1) == ()
     assert prune([resolved], {fp}, T + 86400) == ()
+
+
+def test_a_receiver_is_named_only_from_the_namespaces_it_is_open_to() -> None:
+    text = """
+receivers:
+  - {name: platform-pager, kind: webhook, url: http://127.0.0.1:1/p}
+  - {name: ml-slack, kind: webhook, url: http://127.0.0.1:1/m, namespaces: [ml, ml-*]}
+  - {name: shared, kind: webhook, url: http://127.0.0.1:1/s, namespaces: ["*"]}
+default_receivers: [platform-pager]
+"""
+    cfg = config(text)
+    routed, errors = routed_receivers(spec(receivers=("platform-pager", "ml-slack", "shared")), cfg)
+    assert [r.name for r in routed] == ["ml-slack", "shared"]
+    assert [(e.path, e.message) for e in errors] == [
+        (
+            "spec.alerts.receivers[0]",
+            "receiver 'platform-pager' is not open to namespace 'ml' (its 'namespaces' in the ConfigMap)",
+        )
+    ]
+    other = replace(spec(receivers=("ml-slack",)), namespace="payments")
+    routed, errors = routed_receivers(other, cfg)
+    assert routed == () and "not open to namespace 'payments'" in errors[0].message
+    # An unknown name lists only what this namespace may use; defaults are the administrator's choice.
+    _, errors = routed_receivers(replace(spec(receivers=("nope",)), namespace="ml-search"), cfg)
+    assert errors[0].message == "unknown receiver 'nope' (open to namespace ml-search: ml-slack, shared)"
+    routed, errors = routed_receivers(replace(spec(receivers=()), namespace="payments"), cfg)
+    assert [r.name for r in routed] == ["platform-pager"] and errors == []
+
+
+def test_namespace_patterns_are_checked() -> None:
+    from governor.alerting.config import ConfigError
+
+    try:
+        config("receivers: [{name: a, kind: webhook, url: 'http://x/', namespaces: ['ML', 'a b']}]")
+    except ConfigError as exc:
+        paths = [e.path for e in exc.errors]
+    else:
+        raise AssertionError("bad namespace patterns were accepted")
+    assert paths == ["receivers[0].namespaces[0]", "receivers[0].namespaces[1]"]
