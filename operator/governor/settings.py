@@ -67,6 +67,13 @@ def _optional_str(raw: str) -> str | None:
     return raw or None
 
 
+def _optional_int(raw: str) -> int | None:
+    try:
+        return int(raw) if raw.strip() else None
+    except ValueError:
+        raise ValueError("expected an integer") from None
+
+
 def knob(name: str, parse: Callable[[str], Any], default: Any, doc: str) -> Any:
     """A dataclass field read from ``GOVERNOR_<name>``."""
     return field(default=default, metadata={"env": PREFIX + name, "parse": parse, "doc": doc})
@@ -79,6 +86,18 @@ class OperatorSettings:
         "NAMESPACES", _csv, (), "Comma-separated namespaces to watch; empty watches the whole cluster."
     )
     peering: str | None = knob("PEERING", _optional_str, None, "Kopf peering object name for HA (one active operator).")
+    peering_priority: int | None = knob(
+        "PEERING_PRIORITY",
+        _optional_int,
+        None,
+        "Rank among peered replicas: the live one with the highest priority acts; unset → random 0..32767.",
+    )
+    peering_lifetime_seconds: int = knob(
+        "PEERING_LIFETIME_SECONDS",
+        _positive_int,
+        30,
+        "A replica silent this long in the peering object is presumed dead; a standby takes over (failover time).",
+    )
     log_format: str = knob("LOG_FORMAT", _choice("plain", "json"), "plain", "Log format: plain or json.")
     log_level: str = knob(
         "LOG_LEVEL", _choice("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", "Log level of the operator."

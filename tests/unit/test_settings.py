@@ -51,6 +51,8 @@ def test_settings_are_frozen() -> None:
         ("GOVERNOR_PROMETHEUS_INSECURE", "maybe", "expected true/false"),
         ("GOVERNOR_METRICS_PORT", "70000", "expected a port number"),
         ("GOVERNOR_ALERT_QUEUE_LIMIT", "-1", "expected an integer > 0"),
+        ("GOVERNOR_PEERING_PRIORITY", "high", "expected an integer"),
+        ("GOVERNOR_PEERING_LIFETIME_SECONDS", "0", "expected an integer > 0"),
     ],
 )
 def test_bad_value_names_variable_and_expectation(var: str, raw: str, expected: str) -> None:

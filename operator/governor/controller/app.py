@@ -17,12 +17,23 @@ from typing import Any, Protocol
 
 import kopf
 
-from governor.actuate.kube import KubeApi
+from governor.actuate.kube import KubeApi, api_path
+from governor.actuate.render import CR_API_VERSION
 from governor.actuate.workloads import delete_owned
 from governor.controller import events
 from governor.controller.loop import ControlLoop
 from governor.controller.metrics import OperatorMetrics
-from governor.controller.protocols import EmptyMetrics, MetricsSource, NoAlerts, Policy, TickHook, default_policy
+from governor.controller.peering import Peering, PeeringGate
+from governor.controller.protocols import (
+    ActiveGate,
+    AlwaysActive,
+    EmptyMetrics,
+    MetricsSource,
+    NoAlerts,
+    Policy,
+    TickHook,
+    default_policy,
+)
 from governor.controller.registry import Entry, ServiceRegistry
 from governor.model import InvalidSpec, ServiceKey
 from governor.model.parse import parse_service
@@ -65,9 +76,15 @@ class Controller:
     connection: kopf.ConnectionInfo | None = None  # set for the emulator; None → Kopf's usual login
     registry: ServiceRegistry = field(default_factory=ServiceRegistry)
     background: tuple[Background, ...] = ()  # started with the operator, stopped with it (the notifier)
+    peering: Peering | None = None  # None: standalone, the only replica
+    gate: ActiveGate | None = None  # None → from ``peering`` (its PeeringGate), or always active
     _task: asyncio.Task[None] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
+        if self.gate is None:
+            self.gate = AlwaysActive()
+            if self.peering is not None:
+                self.gate = PeeringGate(self.api, self.peering, handover_seconds=self.settings.tick_seconds)
         self.loop = ControlLoop(
             api=self.api,
             registry=self.registry,
@@ -78,12 +95,21 @@ class Controller:
             tick_seconds=self.settings.tick_seconds,
             heartbeat_seconds=self.settings.status_heartbeat_seconds,
             hook=self.hook,
+            gate=self.gate,
+            on_takeover=self.take_over,
         )
 
     def configure_kopf(self, kopf_settings: kopf.OperatorSettings) -> None:
         kopf_settings.posting.level = logging.WARNING  # Governor posts its own, specific Events
         kopf_settings.watching.server_timeout = 300
         kopf_settings.networking.request_timeout = 30
+        if self.peering is not None:
+            # The one cluster-wide peering object (manifests/peering.yaml), also for a namespaced operator:
+            # Kopf would otherwise look for a namespaced KopfPeering in each watched namespace and, with
+            # none there, stay paused forever.
+            kopf_settings.peering.clusterwide = True
+            kopf_settings.peering.priority = self.peering.priority
+            kopf_settings.peering.lifetime = self.peering.lifetime_seconds
 
     def login(self, **kwargs: Any) -> kopf.ConnectionInfo | None:
         if self.connection is not None:
@@ -120,6 +146,36 @@ class Controller:
             await self.loop.ensure_owned(entry)
         await self.loop.reconcile_now(entry)
         return entry
+
+    async def take_over(self) -> None:
+        """Become the active replica after standing by: start again from the objects, like a restart.
+
+        While another replica acted, Kopf paused this one's handlers, so specs, annotations and status
+        changed unseen (the other replica's Kopf marked them handled: they will not be replayed here)
+        and services went away. Every service is re-read and re-registered from scratch, and what is
+        no longer there is forgotten; an entry a handler replaced meanwhile is fresher and stays.
+        """
+        held = {entry.key: entry for entry in self.registry.entries()}
+        listed = set()
+        for body in await self._list_services():
+            entry = entry_from_body(body)
+            listed.add(entry.key)
+            if self.registry.get(entry.key) is held.get(entry.key):
+                self.loop.forget(entry.key)
+                await self.service_changed(body)
+        for key in held.keys() - listed:
+            if self.registry.get(key) is held[key]:
+                self.registry.remove(key)
+                self.loop.forget(key)
+        logger.info(
+            "took over: re-read %d InferenceServices, forgot %d gone ones", len(listed), len(held.keys() - listed)
+        )
+
+    async def _list_services(self) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        for namespace in self.settings.namespaces or (None,):
+            items += await self.api.list(api_path(CR_API_VERSION, "inferenceservices", namespace))
+        return items
 
     async def service_deleted(self, body: Mapping[str, Any]) -> None:
         """Forget the service; delete owned objects (ownerReferences GC does it too in a real cluster)."""

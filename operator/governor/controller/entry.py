@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import Any, cast
 
 import kopf
 import kubernetes
@@ -17,6 +18,7 @@ import kubernetes
 from governor.actuate.kube import KubernetesApi
 from governor.controller.app import Controller
 from governor.controller.handlers import build_registry
+from governor.controller.peering import Peering
 from governor.controller.pods import KubePodLister
 from governor.controller.receivers import build_alerting
 from governor.settings import OperatorSettings, Settings, reference
@@ -36,12 +38,19 @@ def configure_logging(settings: OperatorSettings) -> None:
     logging.getLogger().setLevel(settings.log_level)
 
 
-def build_controller(settings: Settings, api: KubernetesApi) -> Controller:
+def build_controller(settings: Settings, api: KubernetesApi, peering: Peering | None = None) -> Controller:
     from governor.metrics.build import build_source
 
     source = build_source(settings, KubePodLister(api))
     hook, notifier = build_alerting(api, settings.alerting)
-    return Controller(api=api, settings=settings.operator, metrics_source=source, hook=hook, background=(notifier,))
+    return Controller(
+        api=api,
+        settings=settings.operator,
+        metrics_source=source,
+        hook=hook,
+        background=(notifier,),
+        peering=peering,
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -53,17 +62,23 @@ def main(args: argparse.Namespace) -> int:
         print(f"governor run: no Kubernetes credentials (in-cluster or kubeconfig): {exc}", file=sys.stderr)
         return 2
     op = settings.operator
-    controller = build_controller(settings, api)
+    peering = Peering.from_settings(op)
+    controller = build_controller(settings, api, peering)
     logger.info(
-        "starting: namespaces=%s peering=%s tick=%ss", ",".join(op.namespaces) or "*", op.peering, op.tick_seconds
+        "starting: namespaces=%s peering=%s tick=%ss",
+        ",".join(op.namespaces) or "*",
+        f"{peering.name} as {peering.identity} (priority {peering.priority})" if peering else None,
+        op.tick_seconds,
     )
     try:
         kopf.run(
             registry=build_registry(controller),
             clusterwide=not op.namespaces,
             namespaces=op.namespaces,
-            standalone=op.peering is None,
-            peering_name=op.peering,
+            standalone=peering is None,
+            peering_name=peering.name if peering else None,
+            # kopf.run's ``Identity`` is a NewType of str that Kopf does not export.
+            identity=cast(Any, peering.identity) if peering else None,
         )
     finally:
         api.close()

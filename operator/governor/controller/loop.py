@@ -4,7 +4,9 @@ One asyncio task for the whole operator — not one timer per object — so the 
 stay fixed (one Deployment list per namespace, one batched metrics call) as services are added.
 Each service is reconciled on its own: one broken service is logged and counted, and the loop goes
 on with the others. Status is patched only when something other than a timestamp changed, or on
-the slow heartbeat, so API writes stay bounded too.
+the slow heartbeat, so API writes stay bounded too. With several replicas (Kopf peering), only the
+active one ticks: a standby reads nothing but its gate and writes nothing, and on taking over it
+first re-reads every service, since what it cached went stale while another replica acted.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +31,15 @@ from governor.actuate.workloads import (
 )
 from governor.controller import events
 from governor.controller.metrics import OperatorMetrics
-from governor.controller.protocols import MetricsSource, NoAlerts, Policy, TickHook, TickReport
+from governor.controller.protocols import (
+    ActiveGate,
+    AlwaysActive,
+    MetricsSource,
+    NoAlerts,
+    Policy,
+    TickHook,
+    TickReport,
+)
 from governor.controller.registry import Entry, ServiceRegistry
 from governor.controller.status import Seen, build_status, changed
 from governor.model import Decision, Observation, Precision, ScaleDirection, ServiceKey, ServiceSpec
@@ -65,7 +75,11 @@ class ControlLoop:
     hook: TickHook = field(default_factory=NoAlerts)
     actuator: Actuator | None = None  # None → a default Actuator over ``api``
     clock: Callable[[], float] = time.time
+    gate: ActiveGate = field(default_factory=AlwaysActive)  # HA: is this replica the active one?
+    on_takeover: Callable[[], Awaitable[None]] | None = None  # re-reads every service after standing by
     _runtime: dict[ServiceKey, Runtime] = field(default_factory=dict)
+    _acting: bool = False  # the last tick acted
+    _stale: bool = False  # stood by after acting: what it holds may be outdated
 
     def __post_init__(self) -> None:
         self._actuator = self.actuator if self.actuator is not None else Actuator(self.api)
@@ -94,6 +108,8 @@ class ControlLoop:
     # ---- one tick --------------------------------------------------------------------------
 
     async def tick(self, now: float) -> None:
+        if not await self._may_act(now):
+            return
         started = time.monotonic()
         entries = self.registry.entries()
         try:
@@ -118,6 +134,25 @@ class ControlLoop:
         self.metrics.ticks.inc()
         self.metrics.tick_seconds.observe(time.monotonic() - started)
         self.metrics.set_services(self._condition_counts())
+
+    async def _may_act(self, now: float) -> bool:
+        """Ask the gate. A standby does nothing more; one that steps down after acting holds a view that
+        goes stale (Kopf pauses its handlers too), so it re-reads every service when it steps up again."""
+        active = await self.gate.may_act(now)
+        self.metrics.active.set(1 if active else 0)
+        if not active:
+            self._stale = self._stale or self._acting
+            self._acting = False
+            return False
+        if self._stale and self.on_takeover is not None:
+            try:
+                await self.on_takeover()
+            except ApiError as exc:
+                self.metrics.api_errors.labels(operation="take_over").inc()
+                logger.warning("tick skipped: cannot re-read the InferenceServices on taking over: %s", exc)
+                return False
+        self._stale, self._acting = False, True
+        return True
 
     async def _observe(self, specs: Sequence[ServiceSpec], now: float) -> Mapping[ServiceKey, Observation]:
         if not specs:

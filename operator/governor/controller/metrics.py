@@ -33,6 +33,9 @@ class OperatorMetrics:
             "governor_reconcile_errors", "Per-service reconcile failures (isolated; the loop goes on).", registry=r
         )
         self.status_writes = Counter("governor_status_writes", "InferenceService status patches.", registry=r)
+        self.active = Gauge(
+            "governor_active", "1 while this replica acts, 0 while it stands by for a peer (Kopf peering).", registry=r
+        )
         self.services = Gauge(
             "governor_services", "InferenceServices by condition (Ready, Invalid, NotReady).", ["condition"], registry=r
         )

@@ -124,6 +124,19 @@ class TickReport:
     decisions: Mapping[ServiceKey, Decision]
 
 
+class ActiveGate(Protocol):
+    """Asked at the top of every tick: may this replica act now? (``controller.peering`` with HA.)"""
+
+    async def may_act(self, now: float) -> bool: ...
+
+
+class AlwaysActive:
+    """Standalone: the only replica is always the active one."""
+
+    async def may_act(self, now: float) -> bool:
+        return True
+
+
 class TickHook(Protocol):
     """ALERTING HOOK: called once at the end of every tick (rules evaluate, the notifier delivers).
 
