@@ -11,6 +11,11 @@ InferenceService, else the first container of the pod template. The overrides ar
 
 A swap never edits other containers, and the container list is always written whole (a JSON
 merge patch replaces lists), so every write is computed from a fresh read of the workload.
+
+Whether a container already carries a variant is asked of what the API server gives back, which
+is not what was written: it adds defaults, and it rewrites resource quantities in canonical form
+(``1`` → ``"1"``, ``0.5`` → ``"500m"``, ``1024Mi`` → ``"1Gi"``). ``container_matches`` therefore
+accepts extra fields and compares ``resources.limits`` / ``resources.requests`` by value.
 """
 
 from __future__ import annotations
@@ -20,8 +25,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from governor.model import Variant
+from governor.model.quantity import same_quantity
 
 MODEL_CONTAINER_ANNOTATION: Final = "governor.dev/model-container"
+QUANTITY_SECTIONS: Final = frozenset({"limits", "requests"})  # of ``resources``: resource name → quantity
 
 
 class ContainerNotFound(LookupError):
@@ -89,8 +96,25 @@ def with_container(template: Mapping[str, Any], container: Mapping[str, Any], na
 
 
 def container_matches(actual: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
-    """Whether ``actual`` already carries everything ``wanted`` sets (an API server may add defaults)."""
-    return _covers(actual, wanted)
+    """Whether ``actual`` already carries everything ``wanted`` sets (an API server may add defaults, and
+    writes resource quantities in canonical form: those compare as amounts, ``"500m"`` equals ``0.5``)."""
+    plain = {k: v for k, v in wanted.items() if k != "resources"}
+    if not _covers(actual, plain):
+        return False
+    return "resources" not in wanted or _resources_cover(actual.get("resources"), wanted["resources"])
+
+
+def _resources_cover(actual: Any, wanted: Any) -> bool:
+    if not isinstance(wanted, Mapping) or not isinstance(actual, Mapping):
+        return _covers(actual, wanted)
+    for section, values in wanted.items():
+        have = actual.get(section)
+        if section in QUANTITY_SECTIONS and isinstance(values, Mapping):
+            if not isinstance(have, Mapping) or not all(same_quantity(have.get(n), q) for n, q in values.items()):
+                return False
+        elif not _covers(have, values):
+            return False
+    return True
 
 
 def _covers(actual: Any, wanted: Any) -> bool:

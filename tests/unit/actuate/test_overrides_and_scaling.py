@@ -66,6 +66,32 @@ def test_container_matches_tolerates_server_defaults() -> None:
     assert not container_matches({**actual, "env": []}, wanted)
 
 
+def test_container_matches_compares_resource_quantities_as_amounts() -> None:
+    """The API server writes back 1 → "1", 0.5 → "500m", 1024Mi → "1Gi"; those are the container that was sent."""
+    wanted = {
+        "name": "server",
+        "image": "s:int4",
+        "resources": {"limits": {"nvidia.com/gpu": 1, "cpu": 0.5, "memory": "1024Mi"}, "requests": {"cpu": "250m"}},
+    }
+    returned = {
+        "name": "server",
+        "image": "s:int4",
+        "imagePullPolicy": "IfNotPresent",
+        "resources": {"limits": {"cpu": "500m", "memory": "1Gi", "nvidia.com/gpu": "1"}, "requests": {"cpu": "250m"}},
+    }
+    assert container_matches(returned, wanted)
+    limits = returned["resources"]["limits"]
+    assert not container_matches({**returned, "resources": {"limits": {**limits, "memory": "2Gi"}}}, wanted)
+    assert not container_matches({**returned, "resources": {"limits": {**limits, "cpu": "1"}}}, wanted)
+    assert not container_matches({**returned, "resources": {"limits": limits}}, wanted)  # requests missing
+    assert not container_matches({**returned, "resources": {}}, wanted)
+    assert not container_matches({k: v for k, v in returned.items() if k != "resources"}, wanted)
+    assert not container_matches({**returned, "image": "s:bf16"}, wanted)  # the rest is compared as before
+    # Extra resource names the API server (or a person) added are tolerated, as other defaults are.
+    more = {"limits": {**limits, "ephemeral-storage": "1Gi"}, "requests": {"cpu": "0.25", "memory": "1Gi"}}
+    assert container_matches({**returned, "resources": more}, wanted)
+
+
 def _decision(current: int, wanted: int) -> Decision:
     direction = ScaleDirection.UP if wanted > current else ScaleDirection.DOWN
     return Decision(0.0, current, wanted, Precision.BF16, Precision.BF16, direction, ("load",))
