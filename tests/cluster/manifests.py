@@ -20,8 +20,9 @@ def pod_template(ready_delay: str = "1s", precision: str = "bf16", name: str = "
         "metadata": {
             "labels": labels,
             "annotations": {
+                # KWOK 0.8 waits the jitter delay whenever it is not above the delay: both the same.
                 "pod-ready.stage.kwok.x-k8s.io/delay": ready_delay,
-                "pod-ready.stage.kwok.x-k8s.io/jitter-delay": "0s",
+                "pod-ready.stage.kwok.x-k8s.io/jitter-delay": ready_delay,
             },
         },
         "spec": {

@@ -45,7 +45,7 @@ def test_owned_service_is_created_scaled_and_garbage_collected(
     wait_for(lambda: len(ready_pods(cluster, namespace, "chat")) >= 1, 60, what="a ready pod")
     pod = ready_pods(cluster, namespace, "chat")[0]
     assert pod["spec"]["nodeName"].startswith("gpu-node-")
-    assert pod["status"]["podIP"].startswith("127.0.")
+    assert pod["status"]["podIP"].startswith("127."), "a loopback pod IP from KWOK's --cidr"
 
     # More load than one replica carries: Governor scales up on the scraped metrics.
     pods.fleet("chat", offered_rps=18.0)

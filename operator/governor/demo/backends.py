@@ -150,8 +150,9 @@ def prepare(backend: Backend, docs: list[dict[str, Any]], startup_wall_seconds: 
         template = (doc.get("spec") or {}).get("template")
         if isinstance(template, dict):
             annotations = template.setdefault("metadata", {}).setdefault("annotations", {})
-            annotations.setdefault(READY_DELAY, f"{startup_wall_seconds:.3f}s")
-            annotations.setdefault(READY_JITTER, "0s")
+            delay = f"{startup_wall_seconds:.3f}s"  # KWOK 0.8 waits the jitter delay when it is not above the delay
+            annotations.setdefault(READY_DELAY, delay)
+            annotations.setdefault(READY_JITTER, delay)
 
 
 def wait_established(backend: Backend, crd_name: str) -> None:

@@ -45,7 +45,10 @@ import yaml
 STAGES = Path(__file__).with_name("kwok-stages.yaml")
 BINARIES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "etcd", "kwok")
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "governor" / "control-plane"
-POD_CIDR = "127.0.64.0/18"  # loopback: a simulated model server can bind any pod's IP
+# Pods get loopback IPs, so a simulated model server can bind any pod's IP. Each control plane draws
+# its own /18 block, so two of them on one machine (parallel test runs, a demo beside the tests)
+# never hand out the same address.
+POD_CIDR_SECOND_OCTETS = range(64, 251)
 GPU_NODES = 2
 GPUS_PER_NODE = 8
 BOOT_TIMEOUT = 90.0  # seconds; the apiserver alone takes 10–40 s on 2 busy cores
@@ -128,6 +131,7 @@ class ControlPlane:
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
+    pod_cidr: str = field(default_factory=lambda: f"127.{secrets.choice(POD_CIDR_SECOND_OCTETS)}.0.0/18")
 
     @property
     def server(self) -> str:
@@ -232,7 +236,7 @@ class ControlPlane:
         return [
             str(self.bin_dir / "kwok"), f"--kubeconfig={self.workdir / 'kwok.kubeconfig'}",
             "--manage-all-nodes=false", "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
-            f"--cidr={POD_CIDR}", "--node-ip=127.0.0.1", f"--config={STAGES}",
+            f"--cidr={self.pod_cidr}", "--node-ip=127.0.0.1", f"--config={STAGES}",
             f"--server-address=127.0.0.1:{free_port()}",
         ]  # fmt: skip
 
