@@ -68,6 +68,11 @@ class AlertingHook:
             patch["alertBudget"] = result.budget
         return patch
 
+    def problems(self, key: ServiceKey) -> tuple[str, ...] | None:
+        """The last evaluation's problems (unknown or closed receivers, unknown rules) as ``path: message``."""
+        result = self.results.get(key)
+        return None if result is None else tuple(f"{p.path}: {p.message}" for p in result.problems)
+
     async def after_tick(self, report: TickView) -> None:
         now = report.now
         if self.registry is not None and time.monotonic() >= self._next_reload:

@@ -28,6 +28,7 @@ UPDATED: Final = "Updated"
 INVALID: Final = "Invalid"
 TARGET_NOT_FOUND: Final = "TargetNotFound"
 TARGET_FOUND: Final = "TargetFound"
+ALERT_ROUTING: Final = "AlertRoutingProblem"
 SCALED_UP: Final = "ScaledUp"
 SCALED_DOWN: Final = "ScaledDown"
 

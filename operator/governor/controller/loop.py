@@ -59,6 +59,7 @@ class Runtime:
     swapping: bool = False  # actuation reported a precision swap under way (no scale-down meanwhile)
     conditions: tuple[ConditionUpdate, ...] = ()  # actuation's last condition updates
     workload_missing: bool | None = None
+    alert_problems: tuple[str, ...] | None = None  # the alerting hook's last routing problems (None: not seen)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -210,8 +211,8 @@ class ControlLoop:
             elif spec.owned:
                 await self.ensure_owned(entry)
             await self._report_workload(entry, runtime, workload, error)
-            self._merge_alerts(spec, runtime)
-            seen = Seen(entry, workload, error, observation, decision, runtime.conditions)
+            routed = await self._merge_alerts(entry, spec, runtime)
+            seen = Seen(entry, workload, error, observation, decision, (*runtime.conditions, *routed))
             await self.write_status(seen, now)
             return decision
 
@@ -267,9 +268,22 @@ class ControlLoop:
                 logger.warning("discarding unreadable status.policyState: %s", exc)
         return self.policy.initial_state(replicas, precision)
 
-    def _merge_alerts(self, spec: ServiceSpec, runtime: Runtime) -> None:
-        """Fold the alerting hook's view (active alerts; the burn budget on the heartbeat) into the status."""
+    async def _merge_alerts(self, entry: Entry, spec: ServiceSpec, runtime: Runtime) -> tuple[ConditionUpdate, ...]:
+        """Fold the alerting hook's view (active alerts; the burn budget on the heartbeat) into the status, and
+        report where this service's alerts cannot go (an unknown receiver, or one not open to its namespace):
+        the ``AlertsRouted`` condition, and a Warning Event when the problems change."""
         runtime.status.update(self.hook.status_patch(spec.key, with_budget=True))
+        problems = self.hook.problems(spec.key)
+        if problems is None:
+            return ()
+        if problems != runtime.alert_problems and problems:
+            message = "; ".join(problems)
+            logger.warning("%s: alert routing: %s", spec.key, message)
+            await self.recorder.post(entry.key, entry.uid, events.WARNING, events.ALERT_ROUTING, message)
+        runtime.alert_problems = problems
+        if problems:
+            return (ConditionUpdate(cond.ALERTS_ROUTED, False, "ReceiverNotUsable", "; ".join(problems)),)
+        return (ConditionUpdate(cond.ALERTS_ROUTED, True, "ReceiversUsable", "alerts reach their receivers"),)
 
     async def ensure_owned(self, entry: Entry) -> None:
         """Create the owned Deployment and Service when missing (first apply, or someone deleted them)."""

@@ -150,6 +150,10 @@ class TickHook(Protocol):
 
     def status_patch(self, key: ServiceKey, with_budget: bool = False) -> dict[str, Any]: ...
 
+    def problems(self, key: ServiceKey) -> tuple[str, ...] | None:
+        """Why some of the service's alerts cannot be delivered (``path: message``); None before it was seen."""
+        ...
+
     def forget(self, key: ServiceKey) -> None: ...
 
 
@@ -162,6 +166,9 @@ class NoAlerts:
 
     def status_patch(self, key: ServiceKey, with_budget: bool = False) -> dict[str, Any]:
         return {}
+
+    def problems(self, key: ServiceKey) -> tuple[str, ...] | None:
+        return None
 
     def forget(self, key: ServiceKey) -> None:
         return None

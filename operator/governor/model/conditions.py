@@ -25,7 +25,8 @@ SLO_MET: Final = "SLOMet"
 PRECISION_DEGRADED: Final = "PrecisionDegraded"
 AT_CAPACITY: Final = "AtCapacity"
 INVALID: Final = "Invalid"
-CONDITION_TYPES: Final = (READY, METRICS_AVAILABLE, SLO_MET, PRECISION_DEGRADED, AT_CAPACITY, INVALID)
+ALERTS_ROUTED: Final = "AlertsRouted"  # False: some alerts have nowhere to go (unknown or closed receivers)
+CONDITION_TYPES: Final = (READY, METRICS_AVAILABLE, SLO_MET, PRECISION_DEGRADED, AT_CAPACITY, INVALID, ALERTS_ROUTED)
 
 _REASON = re.compile(r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
 MAX_MESSAGE = 32768  # metav1.Condition's message limit

@@ -46,3 +46,15 @@ async def test_hook_fires_keeps_status_and_survives_restart() -> None:
     assert sink2.submitted == []  # not re-paged
     await restarted.after_tick(report(T + 30))  # the CR is gone
     assert restarted.status_patch(s.key) == {"alerts": []}
+
+
+async def test_hook_reports_where_alerts_cannot_go() -> None:
+    s = spec(receivers=("slack", "nope"))
+    hook = AlertingHook(AlertEngine(StaticCatalog(), RecordingSink()))
+    assert hook.problems(s.key) is None, "nothing to say before the first evaluation"
+    await hook.after_tick(report(T, s))
+    (problem,) = hook.problems(s.key) or ()
+    assert problem.startswith("spec.alerts.receivers[1]: unknown receiver 'nope'")
+    good = spec(receivers=("slack",), name="other")
+    await hook.after_tick(report(T + 10, good))
+    assert hook.problems(good.key) == ()

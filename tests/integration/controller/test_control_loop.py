@@ -45,10 +45,14 @@ class Overloaded:
 
 
 class RecordingHook:
-    """Stands in for the alerting hook: records ticks and contributes a status field."""
+    """Stands in for the alerting hook: records ticks, contributes a status field and routing problems."""
 
-    def __init__(self) -> None:
+    def __init__(self, problems: tuple[str, ...] = ()) -> None:
         self.ticks = 0
+        self.routing_problems = problems
+
+    def problems(self, key: ServiceKey) -> tuple[str, ...] | None:
+        return self.routing_problems if self.ticks else None
 
     async def after_tick(self, report: Any) -> None:
         self.ticks += 1
@@ -92,3 +96,28 @@ def test_overload_scales_up_with_reasons_in_status_and_events(kube: KubeHarness)
     assert "policyState" in status, "the policy's memory survives a restart through status"
     assert status["alerts"][0]["name"] == "SLOErrorBudgetBurn"
     assert events and "replicas" in events[0]["message"]
+
+
+def test_alerts_with_nowhere_to_go_are_a_condition_and_one_event(kube: KubeHarness) -> None:
+    problem = "spec.alerts.receivers[0]: receiver 'oncall-pager' is not open to namespace 'ml'"
+    hook = RecordingHook(problems=(problem,))
+    with kube.operator(tick_seconds=0.3, metrics_source=Overloaded(), hook=hook), DeploymentStandIn(kube.client):
+        kube.client.create("inferenceservices", service("chat"))
+        routed = kube.wait_for(
+            lambda: next(
+                (
+                    c
+                    for c in ((kube.client.find("inferenceservices", NS, "chat") or {}).get("status") or {}).get(
+                        "conditions", ()
+                    )
+                    if c["type"] == "AlertsRouted"
+                ),
+                None,
+            ),
+            timeout=30,
+            what="the AlertsRouted condition",
+        )
+        time.sleep(1.0)  # several more ticks with the same problem
+        events = kube.events(NS, involved="chat", reason="AlertRoutingProblem")
+    assert (routed["status"], routed["reason"], routed["message"]) == ("False", "ReceiverNotUsable", problem)
+    assert len(events) == 1 and events[0]["type"] == "Warning" and events[0]["message"] == problem
