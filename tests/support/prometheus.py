@@ -137,12 +137,16 @@ def prometheus(
     extra_args: Sequence[str] = (),
     rule_files: Sequence[Path] = (),
     evaluation_interval: str = "15s",
+    port: int | None = None,
 ) -> Iterator[str]:
-    """Run Prometheus scraping ``targets`` (and evaluating ``rule_files``) until the block exits; yields its URL."""
+    """Run Prometheus scraping ``targets`` (and evaluating ``rule_files``) until the block exits; yields its URL.
+
+    Pass ``port`` to restart a Prometheus at the address a client already holds.
+    """
     binary = require_binary("prometheus")
     workdir.mkdir(parents=True, exist_ok=True)
     config = write_config(workdir, targets, scrape_interval, rule_files, evaluation_interval)
-    port = free_port()
+    port = free_port() if port is None else port
     url = f"http://127.0.0.1:{port}"
     argv = [
         binary,

@@ -4,8 +4,10 @@ Each receiver gets its own lane and worker task, so one receiver's outage never 
 another. A lane holds at most one notification per alert — a newer transition supersedes
 an older one still queued — and sends due notifications of one group together. A failed
 send pauses the whole lane (exponential backoff with jitter, or the receiver's
-``Retry-After`` on 429); any other 4xx is not retried. Delivered versions are remembered
-in a ledger that the engine folds into the alert records, which is how the CR status
+``Retry-After`` on 429); any other 4xx is not retried. The backoff is capped at
+``RETRY_CAP_SECONDS``, so the first delivery after an outage comes at most that long after
+the receiver is back (see there for why a cap, not a probe). Delivered versions are
+remembered in a ledger that the engine folds into the alert records, which is how the CR status
 learns what each receiver has acknowledged. When the global bound is reached, new
 notifications are refused (counted and logged): they stay owed in the status and are
 offered again on a later tick, so the bound costs delay, not loss.
@@ -33,6 +35,17 @@ from governor.alerting.types import Delivery, Notification
 
 logger = logging.getLogger(__name__)
 DROP_LOG_INTERVAL = 60.0
+
+RETRY_CAP_SECONDS = 5.0
+"""Longest backoff between two attempts of a lane with notifications waiting.
+
+Equal jitter puts a capped wait in [2.5 s, 5 s]: at most 24 requests a minute to a receiver
+that is down, each carrying what it is owed (a refused connection costs what a TCP probe would
+cost, and a probe could not tell a receiver answering 5xx from a healthy one), and a receiver
+that comes back gets its first notification within 5 s — Prometheus' remote write caps its
+retries at the same 5 s (``max_backoff``). A receiver that wants fewer requests says so with
+``Retry-After``, which is honoured up to an hour.
+"""
 
 
 class ReceiverSource(Protocol):
@@ -85,7 +98,7 @@ class Notifier:
         clock: Callable[[], float] = time.time,
         draw: Callable[[], float] = random.random,
         base_delay: float = 1.0,
-        max_delay: float = 300.0,
+        max_delay: float = RETRY_CAP_SECONDS,
     ) -> None:
         self.receivers = receivers
         self.queue_limit = queue_limit

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import itertools
 import logging
 import time
 
 import pytest
+from prometheus_client import CollectorRegistry
 
-from governor.alerting import verify_signature
+from governor.alerting import Notifier, verify_signature
+from governor.alerting.pacing import backoff_delay
 from governor.alerting.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from governor.alerting.types import Event
 from tests.integration.alerting.helpers import BEARER, HMAC_KEY, ROUTING_KEY, note, notifier, registry_for
@@ -143,6 +146,48 @@ async def test_outage_delays_but_every_alert_arrives_once_per_dedup_key() -> Non
             assert all(n == 1 for n in got.values()), got
             assert sum(1 for _, status in got if status == "resolved") == 20
             assert sum(1 for _, status in got if status == "firing") == 15
+        finally:
+            await sender.stop()
+
+
+RETRY_CAP = 5.0  # docs/alerting.md: at most 5 s between attempts while notifications wait
+
+
+async def test_first_delivery_after_an_outage_comes_within_the_retry_cap() -> None:
+    """A long outage: attempts back off exponentially up to the cap, and recovery is noticed within it."""
+    with running_receiver("webhook") as hook:
+        registry = await registry_for(config(hook=hook.url))
+        metrics = CollectorRegistry()
+        # The default cap; base 0.5 s, so that the former 300 s cap let the wait grow to 16 s within
+        # this 17 s outage (first delivery 14.5 s after recovery); and the largest jitter draw, so
+        # every wait is the longest the design allows.
+        sender = Notifier(registry, registry=metrics, base_delay=0.5, draw=lambda: 1.0)
+        hook.go_down()
+        await sender.start()
+        try:
+            services = [f"svc-{i}" for i in range(3)]
+            sender.submit([note(registry, "hook", s) for s in services])
+            attempts: list[float] = []  # when each failed attempt was counted (polled every 20 ms)
+            start = time.monotonic()
+            while time.monotonic() - start < 17.0:
+                failed = counter(metrics, "governor_alert_notifications_total", receiver="hook", outcome="retry")
+                attempts += [time.monotonic()] * (int(failed) - len(attempts))  # one alert per request here
+                await asyncio.sleep(0.02)
+            hook.come_up()
+            back = time.time()
+            first, *_ = await hook.wait_for(lambda r: len(r) >= 1, within=40)
+            waited = first.at - back
+            gaps = [b - a for a, b in itertools.pairwise(attempts)]
+            assert waited <= RETRY_CAP + 1.0, f"first delivery {waited:.1f}s after the receiver came back"
+            # While down: never faster than the backoff, never slower than the cap.
+            for attempt, gap in enumerate(gaps, start=1):
+                assert gap >= backoff_delay(attempt, 0.5, RETRY_CAP, 1.0) - 0.1, gaps
+            assert max(gaps) <= RETRY_CAP + 0.5, gaps
+            assert len(attempts) <= 7, gaps  # 0, 0.5, 1.5, 3.5, 7.5, 12.5, (17.5)
+            await hook.wait_for(lambda r: sum(keys(r).values()) >= 3)
+            await asyncio.sleep(0.3)
+            got = keys(hook.accepted())
+            assert len(got) == 3 and all(n == 1 and status == "firing" for (_, status), n in got.items()), got
         finally:
             await sender.stop()
 

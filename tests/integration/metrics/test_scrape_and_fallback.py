@@ -20,6 +20,7 @@ from governor.metrics.scrape import ScrapeSource
 from governor.model import MetricsPreset
 from governor.settings import PrometheusSettings
 from tests.integration.metrics.conftest import LOAD, PODS_PER_SERVICE, SLO_MS, Fleet, StaticPods, spec_for
+from tests.support.processes import free_port
 from tests.support.prometheus import prometheus
 
 RATE = LOAD.rps * PODS_PER_SERVICE
@@ -81,6 +82,51 @@ async def test_prometheus_outage_falls_back_within_one_tick(fleet: Fleet, tmp_pa
         await asyncio.sleep(1.0)
         later = (await source.observe(specs, time.time()))[specs[0].key]
         assert later.request_rate is not None and later.request_rate.value == pytest.approx(RATE, rel=0.05)
+    finally:
+        await source.aclose()
+
+
+# What the scrape source measures for the vLLM preset once it has two scrapes; a tick that lacks
+# any of these while the scrape could have answered is a gap in the metrics.
+SCRAPED = ("request_rate", "error_rate", "latency_p99_ms", "slo_attainment", "queue_depth", "cache_hit_ratio")
+
+
+async def test_switch_back_waits_until_restarted_prometheus_has_data(fleet: Fleet, tmp_path: Path) -> None:
+    """Stop Prometheus, restart it empty on the same address: no tick in between lacks metrics."""
+    specs = [spec_for(MetricsPreset.VLLM)]
+    key, port = specs[0].key, free_port()
+    with prometheus(tmp_path / "first", fleet.targets, port=port) as url:
+        primary = PrometheusSource(HttpQueryClient(PrometheusSettings(url=url, timeout_seconds=3)), window="5s")
+        source = FallbackSource(primary, ScrapeSource(fleet.pods))
+        deadline = time.monotonic() + 45
+        while (obs := (await source.observe(specs, time.time()))[key]).request_rate is None:
+            assert time.monotonic() < deadline, "Prometheus never had a request rate"
+            await asyncio.sleep(0.5)
+        assert obs.source == "prometheus"
+    try:
+        await source.observe(specs, time.time())  # the scrape's first tick: gauges only
+        assert source.degraded
+        await asyncio.sleep(1.0)
+        warm = (await source.observe(specs, time.time()))[key]
+        assert warm.source == "scrape" and all(getattr(warm, s) is not None for s in SCRAPED)
+        # A fresh Prometheus (empty TSDB) at the same address: it answers at once, but its first
+        # scrape lands ~5.5 s after start and rates need a second one.
+        ticks: list[tuple[float, str, tuple[str, ...]]] = []  # (seconds since restart, source, lacking)
+        with prometheus(tmp_path / "second", fleet.targets, port=port):
+            restarted = time.monotonic()
+            while time.monotonic() - restarted < 30:
+                obs = (await source.observe(specs, time.time()))[key]
+                lacking = tuple(s for s in SCRAPED if getattr(obs, s) is None)
+                ticks.append((time.monotonic() - restarted, obs.source, lacking))
+                if len(ticks) >= 3 and all(t[1] == "prometheus" and not t[2] for t in ticks[-3:]):
+                    break
+                await asyncio.sleep(0.5)
+        gaps = [t for t in ticks if t[2]]
+        assert not gaps, f"ticks without metrics after the restart: {gaps}"
+        switched = next((t[0] for t in ticks if t[1] == "prometheus"), None)
+        assert switched is not None and not source.degraded, f"never switched back: {ticks}"
+        assert all(t[1] == "prometheus" for t in ticks if t[0] >= switched)  # and stayed there
+        assert switched >= 5.0  # not before Prometheus' first scrape (~5.5 s after start)
     finally:
         await source.aclose()
 
