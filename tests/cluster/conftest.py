@@ -104,7 +104,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     with running_control_plane(workdir) as plane:
         plane.kubectl("apply", "-f", str(REPO / "crds"))
         plane.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/inferenceservices.governor.dev")
-        for manifest in ("00-namespace.yaml", "rbac.yaml", "peering.yaml"):
+        for manifest in ("00-namespace.yaml", "rbac.yaml", "peering.yaml", "admission.yaml"):
             plane.apply_file(REPO / "manifests" / manifest)
         kubeconfig = plane.service_account_kubeconfig(OPERATOR_NAMESPACE, "governor", workdir / "governor.kubeconfig")
         client = KubeClient(plane.server, token=plane.tokens["admin"], ca_file=str(plane.pki / "ca.crt"))
