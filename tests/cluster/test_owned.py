@@ -5,11 +5,12 @@ InferenceService garbage-collects everything it owned.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from governor.demo.client import wait_for
 from tests.cluster.conftest import Cluster, Operators
-from tests.cluster.manifests import PRECISION_OF_IMAGE, inference_service
+from tests.cluster.manifests import PRECISION_OF_IMAGE, deployment, inference_service
 from tests.support.pod_servers import PodServers
 
 
@@ -71,3 +72,45 @@ def test_owned_service_is_created_scaled_and_garbage_collected(
     wait_for(lambda: cluster.client.find("services", namespace, "chat") is None, 60, what="Service collected")
     wait_for(lambda: not cluster.client.list("replicasets", namespace), 60, what="ReplicaSets collected")
     wait_for(lambda: not ready_pods(cluster, namespace, "chat"), 60, what="pods collected")
+
+
+def test_an_owned_service_never_takes_over_a_workload_it_did_not_create(
+    cluster: Cluster, namespace: str, operators: Operators
+) -> None:
+    """An InferenceService named like an existing Deployment and Service of someone else: Governor leaves both
+    alone (no template rewrite, no scaling, no delete when the InferenceService goes) and says why."""
+    cluster.client.apply(deployment("payments-api", namespace, replicas=2))
+    cluster.client.create(
+        "services",
+        {"kind": "Service", "metadata": {"name": "payments-api", "namespace": namespace},
+         "spec": {"selector": {"app": "payments-api"}, "ports": [{"port": 80}]}},
+        namespace,
+    )  # fmt: skip
+    before = cluster.client.get("deployments", namespace, "payments-api")
+    cluster.client.apply(inference_service("payments-api", namespace, min_replicas=3, max_replicas=4))
+    operators.start()
+    condition = wait_for(
+        lambda: next(
+            (
+                c
+                for c in (cluster.client.get("inferenceservices", namespace, "payments-api").get("status") or {}).get(
+                    "conditions", ()
+                )
+                if c["type"] == "Ready" and "not owned" in c.get("message", "")
+            ),
+            None,
+        ),
+        60,
+        what="Ready=False saying the Deployment is not Governor's",
+    )
+    assert condition["status"] == "False" and condition["reason"] == "WorkloadNotOwned"
+    events = [e for e in cluster.client.list("events", namespace) if e.get("reason") == "WorkloadNotOwned"]
+    assert events and events[0]["type"] == "Warning"
+    after = cluster.client.get("deployments", namespace, "payments-api")
+    assert after["spec"]["template"] == before["spec"]["template"] and after["spec"]["replicas"] == 2
+    assert after["metadata"]["generation"] == before["metadata"]["generation"]
+
+    cluster.kubectl("delete", "inferenceservice", "payments-api", "-n", namespace, "--wait=true", "--timeout=60s")
+    time.sleep(2.0)  # the operator's delete handler has run
+    assert cluster.client.find("deployments", namespace, "payments-api") is not None
+    assert cluster.client.find("services", namespace, "payments-api") is not None

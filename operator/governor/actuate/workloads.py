@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from governor.actuate.kube import ApiError, KubeApi, api_path
 from governor.actuate.render import TEMPLATE_HASH, clamp_replicas, render_deployment, render_service
-from governor.model import ServiceSpec
+from governor.model import GovernorError, ServiceSpec
 
 WorkloadKey = tuple[str, str]  # (namespace, name)
 
@@ -36,6 +36,7 @@ class WorkloadState:
     updated_replicas: int
     generation: int
     observed_generation: int
+    owner_uid: str | None = None  # uid of the controller ownerReference (an owned Deployment: its InferenceService)
 
     @property
     def rolled_out(self) -> bool:
@@ -53,7 +54,33 @@ def workload_state(obj: Mapping[str, Any]) -> WorkloadState:
         updated_replicas=int(status.get("updatedReplicas", 0) or 0),
         generation=int(meta.get("generation", 0) or 0),
         observed_generation=int(status.get("observedGeneration", 0) or 0),
+        owner_uid=controller_uid(obj),
     )
+
+
+def controller_uid(obj: Mapping[str, Any]) -> str | None:
+    """The uid of the object's controller ownerReference, if it has one."""
+    refs = (obj.get("metadata") or {}).get("ownerReferences") or ()
+    return next((str(r.get("uid")) for r in refs if isinstance(r, Mapping) and r.get("controller")), None)
+
+
+def not_owned_message(kind: str, spec: ServiceSpec) -> str:
+    return (
+        f"{kind} {spec.namespace}/{spec.name} exists and is not owned by this InferenceService: Governor leaves it "
+        "alone (rename the InferenceService, or point spec.scaleTargetRef at it)"
+    )
+
+
+class NotOwned(GovernorError):
+    """Owned mode met an object of the service's name that another owner (or nobody) controls."""
+
+
+def claim(spec: ServiceSpec, workload: WorkloadState | None) -> tuple[WorkloadState | None, str | None]:
+    """Owned mode acts only on the Deployment this InferenceService controls: another one of its name is
+    reported (``None`` and why), never scaled, swapped or deleted. Target mode names its workload itself."""
+    if spec.owned and workload is not None and workload.owner_uid != spec.uid:
+        return None, not_owned_message("Deployment", spec)
+    return workload, None
 
 
 def workload_name(spec: ServiceSpec) -> str:
@@ -105,6 +132,8 @@ async def apply_owned(api: KubeApi, spec: ServiceSpec) -> ApplyResult:
     if current is None:
         await api.create(deployment_path, render_deployment(spec, spec.min_replicas))
         created.append("Deployment")
+    elif controller_uid(current) != spec.uid:
+        raise NotOwned(not_owned_message("Deployment", spec))
     else:
         patch = deployment_patch(spec, current)
         if patch:
@@ -143,10 +172,15 @@ async def scale(api: KubeApi, spec: ServiceSpec, replicas: int) -> int:
 
 
 async def delete_owned(api: KubeApi, spec: ServiceSpec) -> None:
-    """Delete the owned Deployment and Service; a missing object is already deleted (idempotent)."""
+    """Delete the Deployment and Service this InferenceService owns; a missing object is already deleted, and an
+    object of the same name that it does not own is left alone."""
     for api_version, plural in (("apps/v1", "deployments"), ("v1", "services")):
+        path = api_path(api_version, plural, spec.namespace, spec.name)
+        current = await _find(api, path)
+        if current is None or controller_uid(current) != spec.uid:
+            continue
         try:
-            await api.delete(api_path(api_version, plural, spec.namespace, spec.name))
+            await api.delete(path)
         except ApiError as exc:
             if not exc.not_found:
                 raise

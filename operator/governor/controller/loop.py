@@ -22,9 +22,11 @@ from governor.actuate.actuator import Actuator, ConditionUpdate, merge_status
 from governor.actuate.kube import ApiError, KubeApi, api_path
 from governor.actuate.render import CR_API_VERSION
 from governor.actuate.workloads import (
+    NotOwned,
     WorkloadKey,
     WorkloadState,
     apply_owned,
+    claim,
     read_deployments,
     read_workload,
     workload_name,
@@ -208,7 +210,7 @@ class ControlLoop:
             decision = None
             if workload is not None:
                 decision = await self._decide_and_act(entry, spec, workload, observation, runtime, now)
-            elif spec.owned:
+            elif spec.owned and error is None:
                 await self.ensure_owned(entry)
             await self._report_workload(entry, runtime, workload, error)
             routed = await self._merge_alerts(entry, spec, runtime)
@@ -227,7 +229,9 @@ class ControlLoop:
                 workload = await read_workload(self.api, spec)
             except ApiError as exc:
                 return None, str(exc)
-        if workload is not None or ref is None:
+        if ref is None:
+            return claim(spec, workload)
+        if workload is not None:
             return workload, None
         return None, f"{ref.kind} {spec.namespace}/{ref.name} named by spec.scaleTargetRef does not exist"
 
@@ -289,7 +293,11 @@ class ControlLoop:
         """Create the owned Deployment and Service when missing (first apply, or someone deleted them)."""
         if entry.spec is None or not entry.spec.owned:
             return
-        result = await apply_owned(self.api, entry.spec)
+        try:
+            result = await apply_owned(self.api, entry.spec)
+        except NotOwned as exc:
+            logger.warning("%s: %s", entry.key, exc)  # reported on the CR by the next reconcile
+            return
         if result.created:
             message = f"created {' and '.join(result.created)} {entry.key}"
             await self.recorder.post(entry.key, entry.uid, events.NORMAL, events.CREATED, message)
@@ -300,10 +308,17 @@ class ControlLoop:
     async def _report_workload(
         self, entry: Entry, runtime: Runtime, workload: WorkloadState | None, error: str | None
     ) -> None:
-        """Event on the flips of a target-mode workload's existence (not on every tick)."""
+        """Event on the flips of a target-mode workload's existence, and when an owned service meets a
+        Deployment of its name that it does not control (not on every tick)."""
         spec = entry.spec
         missing = workload is None
-        if spec is None or spec.owned or runtime.workload_missing == missing:
+        if spec is not None and spec.owned:
+            not_owned = error is not None
+            if not_owned and runtime.workload_missing is not True:
+                await self.recorder.post(entry.key, entry.uid, events.WARNING, events.WORKLOAD_NOT_OWNED, error or "")
+            runtime.workload_missing = not_owned
+            return
+        if spec is None or runtime.workload_missing == missing:
             runtime.workload_missing = missing
             return
         runtime.workload_missing = missing
@@ -340,7 +355,7 @@ class ControlLoop:
         async with runtime.lock:
             workload, error = None, None
             if entry.spec is not None:
-                workload = await read_workload(self.api, entry.spec)
+                workload, error = claim(entry.spec, await read_workload(self.api, entry.spec))
                 if workload is None and not entry.spec.owned:
                     _, error = await self._workload(entry.spec, {})
                 await self._report_workload(entry, runtime, workload, error)

@@ -131,8 +131,10 @@ def ready_condition(seen: Seen) -> tuple[bool, str, str]:
     if spec is None:
         return False, "InvalidSpec", "spec is invalid"
     if seen.workload is None:
+        if spec.owned and seen.workload_error:
+            return False, "WorkloadNotOwned", seen.workload_error
         if spec.owned:
-            return False, "WorkloadMissing", seen.workload_error or f"Deployment {spec.name} does not exist yet"
+            return False, "WorkloadMissing", f"Deployment {spec.name} does not exist yet"
         return False, "TargetNotFound", seen.workload_error or "scaleTargetRef not found"
     workload = seen.workload
     text = f"{workload.ready_replicas}/{workload.replicas} replicas ready"
