@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,8 @@ from typing import Any
 from governor.actuate.kube import ApiError, KubeApi, api_path
 from governor.alerting import AlertEngine, AlertingHook, Notifier, ReceiverRegistry
 from governor.settings import AlertingSettings
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,17 @@ class KubeConfigReader:
         return None if obj is None else {str(k): str(v) for k, v in (obj.get("data") or {}).items()}
 
     async def read_secret(self, namespace: str, name: str) -> Mapping[str, str] | None:
-        obj = await self._get(api_path("v1", "secrets", namespace, name))
+        """A Secret's decoded data; ``None`` when it is missing or Governor may not read it (the Role names
+        each Secret it may get: a receiver whose Secret is not named there is unusable, the others still work)."""
+        try:
+            obj = await self._get(api_path("v1", "secrets", namespace, name))
+        except ApiError as exc:
+            if exc.status != 403:
+                raise
+            logger.warning(
+                "alert receivers: Secret %s/%s is not readable (add its name to the Role): %s", namespace, name, exc
+            )
+            return None
         if obj is None:
             return None
         decoded: dict[str, str] = {}

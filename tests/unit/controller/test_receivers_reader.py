@@ -58,3 +58,11 @@ async def test_missing_objects_are_none_and_other_errors_raise() -> None:
 
     with pytest.raises(ApiError):
         await KubeConfigReader(Forbidden({})).read_configmap("governor-system", "x")
+
+
+async def test_a_secret_the_role_does_not_name_makes_only_its_receivers_unusable() -> None:
+    class Forbidden(FakeApi):
+        async def get(self, path: str) -> dict[str, Any]:
+            raise ApiError(403, "secrets is forbidden")
+
+    assert await KubeConfigReader(Forbidden({})).read_secret("governor-system", "team-slack") is None
