@@ -131,8 +131,26 @@ class PrometheusSettings:
         "auto",
         "Read Governor's recorded series (governor prometheus-rules): auto-detect, on or off.",
     )
+    dcgm_selector: str = knob(
+        "PROMETHEUS_DCGM_SELECTOR",
+        str,
+        'job=~"dcgm-exporter|nvidia-dcgm-exporter"',
+        "Label matchers of the DCGM exporter's own series (its target labels); DCGM series of other jobs are ignored.",
+    )
+    pod_labels_selector: str = knob(
+        "PROMETHEUS_POD_LABELS_SELECTOR",
+        str,
+        'job="kube-state-metrics"',
+        "Label matchers of kube-state-metrics' kube_pod_labels, which map DCGM's pods to services.",
+    )
     scrape_fallback: bool = knob(
         "SCRAPE_FALLBACK", _bool, True, "Scrape pods directly while Prometheus is unreachable."
+    )
+    scrape_max_bytes: int = knob(
+        "SCRAPE_MAX_BYTES",
+        _positive_int,
+        4 * 1024 * 1024,
+        "Largest pod /metrics page the direct scrape reads; a bigger one is refused unread and counted.",
     )
     stale_seconds: float = knob(
         "METRICS_STALE_SECONDS", _positive_float, 120.0, "A sample older than this counts as missing."

@@ -18,6 +18,7 @@ import kubernetes
 from governor.actuate.kube import KubernetesApi
 from governor.controller.app import Controller
 from governor.controller.handlers import build_registry
+from governor.controller.metrics import OperatorMetrics
 from governor.controller.peering import Peering
 from governor.controller.pods import KubePodLister
 from governor.controller.receivers import build_alerting
@@ -41,12 +42,14 @@ def configure_logging(settings: OperatorSettings) -> None:
 def build_controller(settings: Settings, api: KubernetesApi, peering: Peering | None = None) -> Controller:
     from governor.metrics.build import build_source
 
-    source = build_source(settings, KubePodLister(api))
+    metrics = OperatorMetrics()
+    source = build_source(settings, KubePodLister(api), on_scrape_rejected=metrics.count_scrape_rejected)
     hook, notifier = build_alerting(api, settings.alerting)
     return Controller(
         api=api,
         settings=settings.operator,
         metrics_source=source,
+        metrics=metrics,
         hook=hook,
         background=(notifier,),
         peering=peering,

@@ -39,10 +39,19 @@ class OperatorMetrics:
         self.services = Gauge(
             "governor_services", "InferenceServices by condition (Ready, Invalid, NotReady).", ["condition"], registry=r
         )
+        self.scrape_rejected = Counter(
+            "governor_scrape_rejected",
+            "Pod /metrics pages the direct scrape refused, by reason (too_large, timeout, malformed).",
+            ["reason"],
+            registry=r,
+        )
 
     def set_services(self, counts: Mapping[str, int]) -> None:
         for condition in ("Ready", "NotReady", "Invalid"):
             self.services.labels(condition=condition).set(counts.get(condition, 0))
+
+    def count_scrape_rejected(self, reason: str) -> None:
+        self.scrape_rejected.labels(reason=reason).inc()
 
     def serve(self, port: int, addr: str = "0.0.0.0") -> None:
         if port:

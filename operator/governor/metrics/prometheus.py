@@ -23,7 +23,13 @@ from dataclasses import dataclass, field, fields
 from governor.metrics.client import QueryClient, QueryRejected, Rows, paused_gc
 from governor.metrics.histogram import share_within
 from governor.metrics.presets import Preset, preset_for
-from governor.metrics.queries import SIGNAL_LABEL, SLO_BUCKET, QueryBuilder
+from governor.metrics.queries import (
+    DEFAULT_DCGM_SELECTOR,
+    DEFAULT_POD_LABELS_SELECTOR,
+    SIGNAL_LABEL,
+    SLO_BUCKET,
+    QueryBuilder,
+)
 from governor.metrics.rules import GPU_SOURCES, RecordedQueries
 from governor.metrics.source import MetricsUnavailable, PodLister, ready_replicas
 from governor.model import Observation, Sample, ServiceKey, ServiceSpec
@@ -59,11 +65,13 @@ class PrometheusSource:
         layout_ttl_seconds: float = 300.0,
         max_workers: int = 4,
         recording_rules: str = "auto",
+        dcgm_selector: str = DEFAULT_DCGM_SELECTOR,
+        pod_labels_selector: str = DEFAULT_POD_LABELS_SELECTOR,
     ) -> None:
         if recording_rules not in ("auto", "on", "off"):
             raise ValueError(f"recording_rules must be auto, on or off, not {recording_rules!r}")
         self.client = client
-        self.builder = QueryBuilder(service_label=service_label, window=window)
+        self.builder = QueryBuilder(service_label, window, dcgm_selector, pod_labels_selector)
         self.recorded = RecordedQueries(self.builder)
         self.recording_rules = recording_rules
         self._detected: dict[str, tuple[float, bool]] = {}  # rule group → (valid until, rules loaded)

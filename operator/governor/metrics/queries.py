@@ -4,6 +4,13 @@ Every expression aggregates ``by (namespace, <service label>)`` and tags its row
 ``governor_signal`` label, so several signals travel in one query (joined with ``or``) and
 the number of queries does not grow with the number of services. Services are selected by
 the presence of the service label (``<label>!=""``) and picked out of the answer by key.
+
+GPU series are attributed by the exporter that produced them, never by labels a page could
+carry: a tenant's pod that exports ``DCGM_FI_DEV_GPU_UTIL`` with another namespace's
+``namespace``/``pod`` is stored with those as ``exported_namespace``/``exported_pod`` — the same
+shape as the DCGM exporter's own series — so DCGM series are read only from the exporter's
+target labels (``dcgm_selector``, e.g. its job) and pods map to services only through
+kube-state-metrics' ``kube_pod_labels`` (``pod_labels_selector``).
 """
 
 from __future__ import annotations
@@ -21,22 +28,29 @@ from governor.metrics.presets import (
     Preset,
     Series,
 )
-from governor.model.promql import check_label_name, quote, regex_literal
+from governor.model.promql import check_label_name, check_matchers, quote, regex_literal
+from governor.settings import PrometheusSettings
 
 SIGNAL_LABEL = "governor_signal"
 SLO_BUCKET = "slo_bucket"
 QUANTILES = (("latency_p50_ms", 0.5), ("latency_p95_ms", 0.95), ("latency_p99_ms", 0.99))
 POD_SERVICE_LABEL = "label_governor_dev_service"  # kube-state-metrics' name for governor.dev/service
 Part = tuple[str, str]  # (signal, PromQL returning that signal by (namespace, service))
+DEFAULT_DCGM_SELECTOR = PrometheusSettings.dcgm_selector  # the dcgm-exporter chart's / GPU Operator's job
+DEFAULT_POD_LABELS_SELECTOR = PrometheusSettings.pod_labels_selector  # kube-state-metrics' job
 
 
 @dataclass(frozen=True)
 class QueryBuilder:
     service_label: str = "service"
     window: str = "1m"
+    dcgm_selector: str = DEFAULT_DCGM_SELECTOR  # label matchers of the DCGM exporter's own series
+    pod_labels_selector: str = DEFAULT_POD_LABELS_SELECTOR  # ... of kube-state-metrics' kube_pod_labels
 
     def __post_init__(self) -> None:
         check_label_name(self.service_label)
+        object.__setattr__(self, "dcgm_selector", check_matchers(self.dcgm_selector))
+        object.__setattr__(self, "pod_labels_selector", check_matchers(self.pod_labels_selector))
 
     @property
     def by(self) -> str:
@@ -138,8 +152,9 @@ class QueryBuilder:
 
     def gpu_parts(self, source: str) -> list[Part]:
         if source == "dcgm":
-            util = f"({self._dcgm_pods(DCGM_GPU_UTIL)} / 100)"
-            mem = f"({self._dcgm_pods(f'{DCGM_FB_USED} / ({DCGM_FB_USED} + {DCGM_FB_FREE})')})"
+            used, free = self._dcgm(DCGM_FB_USED), self._dcgm(DCGM_FB_FREE)
+            util = f"({self._dcgm_pods(self._dcgm(DCGM_GPU_UTIL))} / 100)"
+            mem = f"({self._dcgm_pods(f'{used} / ({used} + {free})')})"
             util, mem = self._dcgm_service(util), self._dcgm_service(mem)
         elif source == "agent":
             util = self._agent(f'{AGENT_GPU_UTIL}{{service!=""}}')
@@ -153,15 +168,23 @@ class QueryBuilder:
             ("gpu_memory_used_max", f"max by ({self.by}) ({mem})"),
         ]
 
+    def _dcgm(self, name: str) -> str:
+        """One DCGM series as the exporter itself produced it (its target labels, not the page's)."""
+        return f"{name}{{{self.dcgm_selector}}}"
+
     @staticmethod
     def _dcgm_pods(expr: str) -> str:
-        """DCGM series with the workload's namespace/pod, whichever label spelling they carry."""
+        """DCGM series with the workload's namespace/pod, whichever label spelling they carry.
+
+        Trusted only on the exporter's own series (``_dcgm``): it names the pod using each GPU.
+        """
         inner = f'label_replace({expr}, "namespace", "$1", "exported_namespace", "(.+)")'
         return f'label_replace({inner}, "pod", "$1", "exported_pod", "(.+)")'
 
     def _dcgm_service(self, expr: str) -> str:
         """Join DCGM's pods to services through kube-state-metrics' ``kube_pod_labels``."""
-        pods = f'max by (namespace, pod, {POD_SERVICE_LABEL}) (kube_pod_labels{{{POD_SERVICE_LABEL}!=""}})'
+        labels = f'kube_pod_labels{{{POD_SERVICE_LABEL}!="",{self.pod_labels_selector}}}'
+        pods = f"max by (namespace, pod, {POD_SERVICE_LABEL}) ({labels})"
         podmap = f'label_replace({pods}, "{self.service_label}", "$1", "{POD_SERVICE_LABEL}", "(.+)")'
         return f"{expr} * on (namespace, pod) group_left({self.service_label}) {podmap}"
 

@@ -2,7 +2,8 @@
 
 Installing them makes a collection tick read precomputed per-service series instead of
 evaluating ``rate`` and ``histogram_quantile`` over every bucket series (docs/metrics.md).
-The window and service label default to the operator's own settings, which the rules must match.
+The window, service label and GPU selectors default to the operator's own settings, which the
+rules must match.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import yaml
 
 from governor.metrics.queries import QueryBuilder
 from governor.metrics.rules import DEFAULT_EVALUATION_INTERVAL, prometheus_rule, rules_file
+from governor.model.promql import UnsafeQuery, check_matchers
 from governor.settings import Settings
 
 
@@ -29,6 +31,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--service-label", default=prom.service_label, help="service label (GOVERNOR_PROMETHEUS_SERVICE_LABEL)"
     )
+    parser.add_argument(
+        "--dcgm-selector",
+        type=_matchers,
+        default=prom.dcgm_selector,
+        help="DCGM exporter's series (GOVERNOR_PROMETHEUS_DCGM_SELECTOR)",
+    )
+    parser.add_argument(
+        "--pod-labels-selector",
+        type=_matchers,
+        default=prom.pod_labels_selector,
+        help="kube-state-metrics' kube_pod_labels (GOVERNOR_PROMETHEUS_POD_LABELS_SELECTOR)",
+    )
     parser.add_argument("--interval", default=DEFAULT_EVALUATION_INTERVAL, help="rule evaluation interval")
     parser.add_argument("--name", default="governor-recording-rules", help="PrometheusRule name")
     parser.add_argument("--namespace", default="governor-system", help="PrometheusRule namespace")
@@ -37,8 +51,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _matchers(text: str) -> str:
+    try:
+        return check_matchers(text)
+    except UnsafeQuery as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def render(args: argparse.Namespace) -> str:
-    builder = QueryBuilder(service_label=args.service_label, window=args.window)
+    builder = QueryBuilder(args.service_label, args.window, args.dcgm_selector, args.pod_labels_selector)
     if args.format == "rules":
         document = rules_file(builder, args.interval)
     else:

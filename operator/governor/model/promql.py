@@ -78,6 +78,31 @@ def check_label_name(value: str) -> str:
     return value
 
 
+_MATCH_OPS: Final = {"MatchOp.Equal": "=", "MatchOp.NotEqual": "!=", "MatchOp.Re": "=~", "MatchOp.NotRe": "!~"}
+
+
+def check_matchers(text: str) -> str:
+    """``text`` as a canonical list of label matchers (``job="x",namespace=~"a|b"``), or ``UnsafeQuery``.
+
+    For selectors an administrator configures (which exporter's series count). The text is parsed
+    as the inside of one series selector and written anew from the parsed matchers, so nothing
+    but matchers (no closing brace, comment, ``or``, range or offset) reaches a query; at least one
+    matcher must not match the empty string (Prometheus' own rule), and ``__name__`` is Governor's.
+    """
+    try:
+        node = promql_parser.parse("{" + text + "\n}")  # the newline ends a comment before the brace
+    except (ValueError, RuntimeError) as exc:
+        raise UnsafeQuery(f"{text!r} is not a list of label matchers: {str(exc).splitlines()[0]}") from None
+    if not isinstance(node, promql_parser.VectorSelector) or node.offset is not None or node.at is not None:
+        raise UnsafeQuery(f"{text!r} is not a list of label matchers")
+    if node.matchers.or_matchers:
+        raise UnsafeQuery(f"{text!r} uses 'or'; give one list of matchers")
+    matchers = node.matchers.matchers
+    if any(m.name == "__name__" for m in matchers):
+        raise UnsafeQuery(f"{text!r} matches on __name__; Governor chooses the metric names")
+    return ",".join(f"{check_label_name(m.name)}{_MATCH_OPS[str(m.op)]}{quote(m.value)}" for m in matchers)
+
+
 def _quoted_spans(template: str) -> list[tuple[int, int, str]]:
     """(start, end, quote char) of every string literal in ``template``, honouring escapes."""
     spans: list[tuple[int, int, str]] = []

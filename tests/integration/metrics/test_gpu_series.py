@@ -35,11 +35,17 @@ async def test_dcgm_and_agent_gpu_signals(prometheus_url: str) -> None:
     # DCGM exporter scraped without honor_labels: the workload pod is in exported_namespace/exported_pod.
     for gpu, (pod, util, used, free) in enumerate([("llm-0", 40.0, 30.0, 70.0), ("llm-1", 80.0, 60.0, 40.0)]):
         base = {"gpu": str(gpu), "Hostname": "node-a", "namespace": "gpu-operator", "pod": "dcgm-exporter-x"}
+        base |= {"job": "nvidia-dcgm-exporter"}  # the GPU Operator's exporter (GOVERNOR_PROMETHEUS_DCGM_SELECTOR)
         base |= {"exported_namespace": dcgm_ns, "exported_pod": pod}
         series += [({"__name__": "DCGM_FI_DEV_GPU_UTIL", **base}, _points(util))]
         series += [({"__name__": "DCGM_FI_DEV_FB_USED", **base}, _points(used))]
         series += [({"__name__": "DCGM_FI_DEV_FB_FREE", **base}, _points(free))]
-        pod_labels = {"namespace": dcgm_ns, "pod": pod, "label_governor_dev_service": "llm"}
+        pod_labels = {
+            "namespace": dcgm_ns,
+            "pod": pod,
+            "label_governor_dev_service": "llm",
+            "job": "kube-state-metrics",
+        }
         series += [({"__name__": "kube_pod_labels", **pod_labels}, _points(1.0))]
     for gpu, (util, used) in enumerate([(0.5, 20.0), (0.9, 60.0)]):
         labels = {"gpu": str(gpu), "node": "node-b", "namespace": agent_ns, "pod": f"chat-{gpu}", "service": "chat"}

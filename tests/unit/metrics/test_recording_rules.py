@@ -14,7 +14,7 @@ from governor.metrics import rules
 from governor.metrics.client import Rows
 from governor.metrics.presets import PRESETS
 from governor.metrics.prometheus import PrometheusSource
-from governor.metrics.queries import QueryBuilder
+from governor.metrics.queries import DEFAULT_DCGM_SELECTOR, DEFAULT_POD_LABELS_SELECTOR, QueryBuilder
 from governor.metrics.rules import GPU_SOURCES, RecordedQueries, rules_file
 from governor.metrics.rules_entry import render
 from governor.model import MetricsPreset
@@ -82,6 +82,8 @@ def test_committed_manifest_matches_the_generator() -> None:
         name="governor-recording-rules",
         namespace="governor-system",
         label=[],
+        dcgm_selector=DEFAULT_DCGM_SELECTOR,
+        pod_labels_selector=DEFAULT_POD_LABELS_SELECTOR,
     )
     assert MANIFEST.read_text() == render(args)
     manifest = yaml.safe_load(MANIFEST.read_text())
