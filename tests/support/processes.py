@@ -7,10 +7,7 @@ starts a process stops it, even when a test fails.
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
-import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -18,11 +15,9 @@ import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from governor.demo.control_plane import free_port, stop  # one implementation for the tests and the demo
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+__all__ = ["free_port", "require_binary", "running", "stop", "wait_http_ok"]
 
 
 def require_binary(name: str) -> str:
@@ -63,16 +58,3 @@ def running(
         stop(proc)
         if log_path:
             log.close()  # type: ignore[union-attr]
-
-
-def stop(proc: subprocess.Popen[bytes], grace: float = 5.0) -> None:
-    if proc.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(grace)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(grace)
