@@ -11,6 +11,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from governor import package_version
 from governor.settings import SettingsError
 
 # subcommand → (module, one-line help)
@@ -27,9 +28,12 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="governor", description=__doc__.splitlines()[0] if __doc__ else None)
+    version = f"governor {package_version()}"
+    parser.add_argument("--version", action="version", version=version)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module_name, help_text) in SUBCOMMANDS.items():
         sub = subparsers.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument("--version", action="version", version=version)
         if only == name:
             importlib.import_module(module_name).add_arguments(sub)
     return parser

@@ -105,7 +105,9 @@ class OperatorSettings:
     status_heartbeat_seconds: float = knob(
         "STATUS_HEARTBEAT_SECONDS", _positive_float, 60.0, "Status is re-written at least this often."
     )
-    metrics_port: int = knob("METRICS_PORT", _port, 9090, "Port of the operator's own /metrics (0 = off).")
+    metrics_port: int = knob(
+        "METRICS_PORT", _port, 8090, "Port of the operator's own /metrics, /healthz and /readyz (0 = off)."
+    )
 
 
 @dataclass(frozen=True)

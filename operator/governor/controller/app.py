@@ -85,6 +85,7 @@ class Controller:
             self.gate = AlwaysActive()
             if self.peering is not None:
                 self.gate = PeeringGate(self.api, self.peering, handover_seconds=self.settings.tick_seconds)
+        self.metrics.health.tick_seconds = self.settings.tick_seconds
         self.loop = ControlLoop(
             api=self.api,
             registry=self.registry,
@@ -121,6 +122,7 @@ class Controller:
         for part in self.background:
             await part.start()
         self._task = asyncio.create_task(self.loop.run_forever(), name="governor-control-loop")
+        self.metrics.health.task = self._task
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -130,6 +132,7 @@ class Controller:
             self._task = None
         for part in reversed(self.background):
             await part.stop()
+        self.metrics.close()
 
     async def service_changed(self, body: Mapping[str, Any]) -> Entry:
         """Create / update / resume: (re)register, apply owned objects, write status at once."""

@@ -32,7 +32,7 @@ from governor.actuate.workloads import (
     workload_name,
 )
 from governor.controller import events
-from governor.controller.metrics import OperatorMetrics
+from governor.controller.metrics import OperatorMetrics, service_gauges
 from governor.controller.protocols import (
     ActiveGate,
     AlwaysActive,
@@ -104,6 +104,7 @@ class ControlLoop:
     def forget(self, key: ServiceKey) -> None:
         self._runtime.pop(key, None)
         self.hook.forget(key)
+        self.metrics.forget_service(key)
 
     def status_of(self, key: ServiceKey) -> Mapping[str, Any]:
         return self._runtime[key].status if key in self._runtime else {}
@@ -120,6 +121,7 @@ class ControlLoop:
         except ApiError as exc:
             self.metrics.api_errors.labels(operation="list_workloads").inc()
             logger.warning("tick skipped: cannot list Deployments: %s", exc)
+            self.metrics.health.tick_failed(f"cannot list Deployments: {exc}")
             return
         specs = [e.spec for e in entries if e.spec is not None]
         observations = await self._observe(specs, now)
@@ -137,12 +139,16 @@ class ControlLoop:
         self.metrics.ticks.inc()
         self.metrics.tick_seconds.observe(time.monotonic() - started)
         self.metrics.set_services(self._condition_counts())
+        self.metrics.set_service_gauges(
+            {e.key: service_gauges(self.status_of(e.key), observations.get(e.key)) for e in entries}
+        )
+        self.metrics.health.tick_done()
 
     async def _may_act(self, now: float) -> bool:
         """Ask the gate. A standby does nothing more; one that steps down after acting holds a view that
         goes stale (Kopf pauses its handlers too), so it re-reads every service when it steps up again."""
         active = await self.gate.may_act(now)
-        self.metrics.active.set(1 if active else 0)
+        self.metrics.set_active(active)
         if not active:
             self._stale = self._stale or self._acting
             self._acting = False
@@ -153,6 +159,7 @@ class ControlLoop:
             except ApiError as exc:
                 self.metrics.api_errors.labels(operation="take_over").inc()
                 logger.warning("tick skipped: cannot re-read the InferenceServices on taking over: %s", exc)
+                self.metrics.health.tick_failed(f"cannot re-read the InferenceServices on taking over: {exc}")
                 return False
         self._stale, self._acting = False, True
         return True

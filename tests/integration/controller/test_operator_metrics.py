@@ -1,0 +1,89 @@
+"""The operator's /metrics, /healthz and /readyz while the real operator runs (Kopf + KMock emulator).
+
+Per-service gauges follow what the loop knows each tick — replicas, the decision, the served
+precision, SLO attainment, firing alerts — and a deleted InferenceService's series go with it.
+"""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from typing import Any
+
+from governor.controller.metrics import OperatorMetrics
+from governor.demo.standins import DeploymentStandIn
+from governor.model import ServiceKey
+from tests.integration.controller.test_control_loop import Overloaded
+from tests.integration.controller.test_owned import NS, service
+from tests.support.kube import KubeHarness
+from tests.support.processes import free_port
+
+CHAT = {"namespace": NS, "service": "chat"}
+
+
+class FiringHook:
+    """Stands in for the alerting hook: one firing and one pending alert per service, as status carries them."""
+
+    async def after_tick(self, report: Any) -> None:
+        return None
+
+    def status_patch(self, key: ServiceKey, with_budget: bool = False) -> dict[str, Any]:
+        return {
+            "alerts": [
+                {"name": "SLOErrorBudgetBurn", "severity": "critical", "state": "firing", "labels": {}},
+                {"name": "HighQueue", "severity": "warning", "state": "pending", "labels": {}},
+            ]
+        }
+
+    def problems(self, key: ServiceKey) -> tuple[str, ...] | None:
+        return None
+
+    def restore(self, key: ServiceKey, status: Mapping[str, Any] | None) -> None:
+        return None
+
+    def forget(self, key: ServiceKey) -> None:
+        return None
+
+
+def _get(port: int, path: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, exc.read().decode()
+
+
+def test_service_gauges_follow_the_loop_and_go_with_the_service(kube: KubeHarness) -> None:
+    metrics, port = OperatorMetrics(), free_port()
+
+    def value(name: str, **labels: str) -> float | None:
+        return metrics.registry.get_sample_value(name, {**CHAT, **labels})
+
+    with (
+        kube.operator(
+            tick_seconds=0.3, metrics_port=port, metrics_source=Overloaded(), hook=FiringHook(), metrics=metrics
+        ),
+        DeploymentStandIn(kube.client, delay=0.1),
+    ):
+        kube.client.create("inferenceservices", service("chat", maxReplicas=6, slo={"latencyMs": 300}))
+        kube.wait_for(lambda: (value("governor_service_desired_replicas") or 0) > 1, what="a scale-up decision")
+        kube.wait_for(lambda: (value("governor_service_replicas") or 0) > 1, what="the workload scaled")
+        assert value("governor_service_slo_attainment") == 0.5
+        assert value("governor_service_precision", precision="bf16") == 1
+        assert value("governor_service_alerts", alertname="SLOErrorBudgetBurn", severity="critical") == 1
+        assert value("governor_service_alerts", alertname="HighQueue", severity="warning") is None, "pending"
+        assert _get(port, "/readyz") == (200, "ok: active: ticking\n")
+        assert _get(port, "/healthz")[0] == 200
+        status, page = _get(port, "/metrics")
+        assert (
+            status == 200 and 'governor_service_precision{namespace="ml",precision="bf16",service="chat"} 1.0' in page
+        )
+
+        kube.client.delete("inferenceservices", NS, "chat")
+        kube.wait_for(lambda: value("governor_service_replicas") is None, what="the series removed")
+        assert value("governor_service_desired_replicas") is None
+        assert value("governor_service_alerts", alertname="SLOErrorBudgetBurn", severity="critical") is None
+        assert 'service="chat"' not in _get(port, "/metrics")[1]
+    assert metrics.server is None, "the operator's stop closes the port it opened"
