@@ -15,20 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from governor.actuate.inplace import (
-    HttpInPlaceClient,
-    InPlaceClient,
-    InPlaceTarget,
-    PodEndpoints,
-    PodIPEndpoints,
-    model_name_for,
-    port_for,
-    protocol_for,
-)
+from governor.actuate.inplace import HttpInPlaceClient, InPlaceClient, InPlaceTarget, PodEndpoints, PodIPEndpoints
 from governor.actuate.kube import KubeApi
-from governor.actuate.overrides import MODEL_CONTAINER_ANNOTATION
+from governor.actuate.overrides import ContainerNotFound
 from governor.actuate.rollout import adopt_batch, choose_strategy, rollout_view
-from governor.actuate.scaling import ManualScale, hold_seconds, plan_scale
+from governor.actuate.scaling import ManualScale, hold_seconds, plan_scale, would_do
+from governor.actuate.selectors import UnsupportedSelector, label_selector
 from governor.actuate.swap import (
     Note,
     QuarantineEntry,
@@ -36,6 +28,7 @@ from governor.actuate.swap import (
     SwapRecord,
     SwapStrategy,
     active_quarantine,
+    add_quarantine,
     iso,
     parse_quarantine,
     quarantined,
@@ -63,7 +56,7 @@ SWAP_FAILED: Final = "SwapFailed"
 
 @dataclass(frozen=True)
 class ActuationSettings:
-    manual_hold_seconds: float = 900.0  # default when the CR has no governor.dev/manual-hold-seconds annotation
+    manual_hold_seconds: float = 900.0  # when the CR has no governor.dev/manual-hold-seconds annotation
     quarantine_seconds: float = 3600.0  # a variant whose swap failed is not tried again for this long
     in_place_pod_timeout_seconds: float = 120.0  # one pod's in-place load must be ready within this
     decision_max_age_seconds: float = 30.0  # an older decision never begins, cancels or re-batches a swap
@@ -127,9 +120,8 @@ class Actuator:
         workload: WorkloadState | None,
         actuation_status: Mapping[str, Any] | None,
         now: float,
-        annotations: Mapping[str, str] | None = None,
     ) -> ActuationResult:
-        run = _Run(self, spec, dict(annotations or {}), self._known(spec, actuation_status), now)
+        run = _Run(self, spec, self._known(spec, actuation_status), now)
         if workload is not None:
             run.workload_replicas = workload.replicas
             await run.swap(decision)
@@ -149,10 +141,8 @@ class Actuator:
 class _Run:
     """One ``apply`` call: the service's owned status fields, changed in place and written on change."""
 
-    def __init__(
-        self, actuator: Actuator, spec: ServiceSpec, annotations: dict[str, str], known: dict[str, Any], now: float
-    ) -> None:
-        self.a, self.spec, self.annotations, self.known, self.now = actuator, spec, annotations, known, now
+    def __init__(self, actuator: Actuator, spec: ServiceSpec, known: dict[str, Any], now: float) -> None:
+        self.a, self.spec, self.known, self.now = actuator, spec, known, now
         self.pending: dict[str, Any] = {}
         self.notes: list[Note] = []
         self.replicas: int | None = None
@@ -258,13 +248,23 @@ class _Run:
         if spec.scale_target_ref is not None and spec.scale_target_ref.kind != "Deployment":
             logger.warning("%s: precision swaps need a Deployment, not a %s", spec.key, spec.scale_target_ref.kind)
             return
-        container_name = self.annotations.get(MODEL_CONTAINER_ANNOTATION)
-        view = rollout_view(await self.a.api.get(workload_path(spec)), container_name)
+        deployment = await self.a.api.get(workload_path(spec))
+        try:
+            view = rollout_view(deployment, spec.hints.model_container)
+        except ContainerNotFound as exc:
+            self._refuse(wanted, str(exc))
+            return
         if not view.complete:
             logger.info("%s: swap to %s waits for the Deployment's current rollout", spec.key, wanted)
             return
         variant = spec.precision.variant(wanted)
         in_place = variant is not None and SwapMode.IN_PLACE in variant.swap_modes and variant.model_version
+        if in_place:
+            try:
+                label_selector((deployment.get("spec") or {}).get("selector"))
+            except UnsupportedSelector as exc:
+                self._refuse(wanted, f"an in-place swap must find the Deployment's pods by its selector: {exc}")
+                return
         batch = decision.swap_max_unavailable if decision is not None else None
         strategy = SwapStrategy.IN_PLACE if in_place else choose_strategy(view.replicas, spec.max_replicas, batch)
         phase = SwapPhase.IN_PLACE if in_place else SwapPhase.ROLLING
@@ -287,6 +287,15 @@ class _Run:
         self.set(precision=self.precision.value)  # what the pods serve until the swap succeeds
         await self._advance(record, fresh=True)
 
+    def _refuse(self, wanted: Precision, reason: str) -> None:
+        """A swap that cannot begin: said once, then not tried again while the variant is quarantined."""
+        until = self.now + self.a.settings.quarantine_seconds
+        entries = add_quarantine(self.quarantine, wanted, until, reason, self.now)
+        message = f"swap {self.precision} → {wanted} refused: {reason}; {wanted} quarantined until {iso(until)}"
+        logger.warning("%s: %s", self.spec.key, message)
+        self.notes.append(Note("Warning", "PrecisionSwapRefused", message))
+        self.set(quarantine=[q.to_dict() for q in entries])
+
     async def _advance(self, record: SwapRecord, fresh: bool = False) -> None:
         if fresh:
             self.set(swap=record.to_dict())
@@ -301,7 +310,7 @@ class _Run:
 
     def _context(self) -> SwapContext:
         spec = self.spec
-        protocol, port, model = protocol_for(spec, self.annotations), port_for(self.annotations), model_name_for(spec)
+        protocol, port, model = spec.in_place_protocol, spec.hints.in_place_port, spec.in_place_model
 
         def target_for(pod: Mapping[str, Any], precision: Precision) -> InPlaceTarget | None:
             url = self.a.endpoints.base_url(pod, port)
@@ -319,7 +328,7 @@ class _Run:
         return SwapContext(
             spec,
             workload_path(spec),
-            self.annotations.get(MODEL_CONTAINER_ANNOTATION),
+            spec.hints.model_container,
             target_for,
             persist,
             self.a.settings.quarantine_seconds,
@@ -331,7 +340,7 @@ class _Run:
     async def scale(self, decision: Decision | None, workload: WorkloadState) -> None:
         record = self.record
         swapping = record is not None and record.active
-        hold = hold_seconds(self.annotations, self.a.settings.manual_hold_seconds)
+        hold = hold_seconds(self.spec, self.a.settings.manual_hold_seconds)
         previous = ManualScale.from_dict(self.known.get("manualScale"))
         plan = plan_scale(self.spec, decision, workload.replicas, previous, swapping, self.now, hold)
         self.notes.extend(plan.notes)
@@ -358,32 +367,11 @@ class _Run:
         reasons: tuple[str, ...] = (),
     ) -> None:
         """Observe-only: record (and announce once per new value) what would have been done."""
-        previous = dict(self.pending.get("wouldScale", self.known.get("wouldScale")) or {})
-        precision = decision.precision if decision is not None else self.precision
-        would = dict(previous)
-        if target is not None:
-            would.update(replicas=target, reasons=list(reasons))
-            if previous.get("replicas") != target:
-                self.notes.append(
-                    Note(
-                        "Normal",
-                        "WouldScale",
-                        f"observe only: would scale {workload.replicas} → {target}: {'; '.join(reasons)}",
-                    )
-                )
-        else:
-            would.pop("replicas", None)
-        if precision != self.precision:
-            if previous.get("precision") != precision.value:
-                self.notes.append(
-                    Note("Normal", "WouldSwapPrecision", f"observe only: would swap {self.precision} → {precision}")
-                )
-            would["precision"] = precision.value
-        else:
-            would.pop("precision", None)
-        if "replicas" not in would:
-            would.pop("reasons", None)
-        self.set(wouldScale=would or None)
+        previous = self.pending.get("wouldScale", self.known.get("wouldScale")) or {}
+        wanted = decision.precision if decision is not None else self.precision
+        would, notes = would_do(previous, workload.replicas, target, reasons, self.precision, wanted)
+        self.notes.extend(notes)
+        self.set(wouldScale=would)
 
     # ---- result ----------------------------------------------------------------------------
 

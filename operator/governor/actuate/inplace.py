@@ -1,7 +1,8 @@
 """Talk to model servers that can switch model version without a restart.
 
 Two wire protocols, chosen per service by the ``governor.dev/in-place-protocol`` annotation
-(default: ``triton`` when ``spec.metrics.preset`` is ``triton``, else ``http-hook``):
+(default: ``triton`` when ``spec.metrics.preset`` is ``triton``, else ``http-hook``; parsed with
+the spec, see ``ServiceSpec.in_place_protocol``):
 
 * **Triton** (model-control mode ``explicit``): read the model's current configuration
   (``GET /v2/models/{model}/config``), set ``version_policy`` to the variant's ``modelVersion``,
@@ -12,7 +13,9 @@ Two wire protocols, chosen per service by the ``governor.dev/in-place-protocol``
   then ``GET /governor/v1/ready?precision=…&modelVersion=…`` (200 once that variant serves).
 
 The pod's address is ``http://<status.podIP>:<port>``; the port comes from the
-``governor.dev/in-place-port`` annotation (default 8000, Triton's HTTP port).
+``governor.dev/in-place-port`` annotation (default 8000, Triton's HTTP port). The model name and
+version were checked by ``parse_service`` (a safe charset); they are still escaped as URL path
+segments here, so no text can ever change which endpoint a request reaches.
 """
 
 from __future__ import annotations
@@ -20,23 +23,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any, Final, Protocol
+from urllib.parse import quote
 
 import aiohttp
 
-from governor.model import GovernorError, MetricsPreset, Precision, ServiceSpec
+from governor.model import GovernorError, InPlaceProtocol, Precision
 
-PROTOCOL_ANNOTATION: Final = "governor.dev/in-place-protocol"
-PORT_ANNOTATION: Final = "governor.dev/in-place-port"
-DEFAULT_PORT: Final = 8000
 HOOK_PATH: Final = "/governor/v1/precision"
 HOOK_READY_PATH: Final = "/governor/v1/ready"
-
-
-class InPlaceProtocol(StrEnum):
-    TRITON = "triton"
-    HOOK = "http-hook"
 
 
 class InPlaceError(GovernorError):
@@ -72,24 +67,14 @@ class PodIPEndpoints:
         return f"http://{ip}:{port}" if ip else None
 
 
-def protocol_for(spec: ServiceSpec, annotations: Mapping[str, str]) -> InPlaceProtocol:
-    value = annotations.get(PROTOCOL_ANNOTATION)
-    if value:
-        return InPlaceProtocol(value)
-    return InPlaceProtocol.TRITON if spec.metrics.preset == MetricsPreset.TRITON else InPlaceProtocol.HOOK
-
-
-def port_for(annotations: Mapping[str, str]) -> int:
-    return int(annotations.get(PORT_ANNOTATION) or DEFAULT_PORT)
-
-
-def model_name_for(spec: ServiceSpec) -> str:
-    return spec.precision.model_name or spec.metrics.model_label or spec.name
+def segment(text: str) -> str:
+    """``text`` as one URL path segment: ``/``, ``?``, ``#``, ``%`` and the like escaped."""
+    return quote(text, safe="")
 
 
 def triton_config(current: Mapping[str, Any], model: str, version: str) -> dict[str, Any]:
     """The model's configuration with ``version_policy`` selecting exactly ``version``."""
-    if not version.isdigit():
+    if not (version.isascii() and version.isdigit()):
         raise InPlaceError(f"Triton model versions are integers, got {version!r}")
     config = dict(current) or {"name": model}
     config["version_policy"] = {"specific": {"versions": [int(version)]}}
@@ -124,7 +109,7 @@ class HttpInPlaceClient:
 
     async def ready(self, target: InPlaceTarget) -> bool:
         if target.protocol == InPlaceProtocol.TRITON:
-            url = f"{target.base_url}/v2/models/{target.model}/versions/{target.version}/ready"
+            url = f"{target.base_url}/v2/models/{segment(target.model)}/versions/{segment(target.version or '')}/ready"
             params: dict[str, str] = {}
         else:
             url = f"{target.base_url}{HOOK_READY_PATH}"
@@ -138,13 +123,19 @@ class HttpInPlaceClient:
     async def _triton_load(self, target: InPlaceTarget) -> None:
         if target.version is None:
             raise InPlaceError(f"variant {target.precision} has no modelVersion to load")
-        current: dict[str, Any] = {}
-        async with self._http().get(f"{target.base_url}/v2/models/{target.model}/config") as response:
+        current: Any = {}
+        model = segment(target.model)
+        async with self._http().get(f"{target.base_url}/v2/models/{model}/config") as response:
             if response.status == 200:
-                current = dict(await response.json())
+                try:
+                    current = await response.json()
+                except ValueError:  # a server's answer is not trusted to be JSON
+                    raise InPlaceError(f"{target.base_url}: the model configuration is not JSON") from None
+        if not isinstance(current, Mapping):
+            raise InPlaceError(f"{target.base_url}: the model configuration is not an object")
         config = triton_config(current, target.model, target.version)
         body = {"parameters": {"config": json.dumps(config)}}
-        await self._post(f"{target.base_url}/v2/repository/models/{target.model}/load", body)
+        await self._post(f"{target.base_url}/v2/repository/models/{model}/load", body)
 
     async def _post(self, url: str, body: Mapping[str, Any]) -> None:
         async with self._http().post(url, json=dict(body)) as response:

@@ -25,9 +25,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from governor.model import Variant
+from governor.model.annotations import MODEL_CONTAINER_ANNOTATION
 from governor.model.quantity import same_quantity
 
-MODEL_CONTAINER_ANNOTATION: Final = "governor.dev/model-container"
 QUANTITY_SECTIONS: Final = frozenset({"limits", "requests"})  # of ``resources``: resource name → quantity
 
 

@@ -4,8 +4,9 @@
 CR's ``spec.replicas`` through its ``scale`` subresource. Governor reads a *new* value there as a
 manual override: the workload is scaled to it (within ``[minReplicas, maxReplicas]``) and the
 policy's replica decisions are paused for the hold time — the ``governor.dev/manual-hold-seconds``
-annotation, default 900 s. When the hold ends the policy resumes (Event ``ManualScaleExpired``);
-the operator never fights a person in a tug of war. Only a change of the value starts a hold (the
+annotation (0 to 7 days, parsed with the spec), else the operator's default, 900 s. When the hold
+ends the policy resumes (Event ``ManualScaleExpired``); the operator never fights a person in a
+tug of war. Only a change of the value starts a hold (the
 record in ``status.manualScale`` remembers which value was seen), so an expired override is not
 re-applied on every tick or after a restart. Removing ``spec.replicas`` ends the hold at once.
 
@@ -19,9 +20,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from governor.actuate.swap import Note, iso, parse_iso
-from governor.model import Decision, ServiceSpec
+from governor.model import Decision, Precision, ServiceSpec
 
-HOLD_ANNOTATION: Final = "governor.dev/manual-hold-seconds"
 DEFAULT_HOLD_SECONDS: Final = 900.0
 
 
@@ -63,11 +63,10 @@ class ScalePlan:
     notes: tuple[Note, ...] = ()
 
 
-def hold_seconds(annotations: Mapping[str, str], default: float = DEFAULT_HOLD_SECONDS) -> float:
-    try:
-        return max(0.0, float(annotations.get(HOLD_ANNOTATION, default)))
-    except ValueError:
-        return default
+def hold_seconds(spec: ServiceSpec, default: float = DEFAULT_HOLD_SECONDS) -> float:
+    """The service's manual hold: its annotation's (bounded by the parser), else ``default``."""
+    hold = spec.hints.manual_hold_seconds
+    return default if hold is None else hold
 
 
 def clamp(spec: ServiceSpec, replicas: int) -> int:
@@ -121,3 +120,30 @@ def plan_scale(
     if swapping and target < current:
         return ScalePlan(None, manual, ("no scale-down during a precision swap", *reasons), notes)
     return ScalePlan(target, manual, reasons, notes)
+
+
+def would_do(
+    previous: Mapping[str, Any],
+    current: int,
+    target: int | None,
+    reasons: tuple[str, ...],
+    served: Precision,
+    wanted: Precision,
+) -> tuple[dict[str, Any] | None, tuple[Note, ...]]:
+    """Observe-only: ``status.wouldScale`` after this tick, and an Event for each value new in it."""
+    would, notes = dict(previous), []
+    if target is not None:
+        would.update(replicas=target, reasons=list(reasons))
+        if previous.get("replicas") != target:
+            message = f"observe only: would scale {current} → {target}: {'; '.join(reasons)}"
+            notes.append(Note("Normal", "WouldScale", message))
+    else:
+        would.pop("replicas", None)
+        would.pop("reasons", None)
+    if wanted != served:
+        if previous.get("precision") != wanted.value:
+            notes.append(Note("Normal", "WouldSwapPrecision", f"observe only: would swap {served} → {wanted}"))
+        would["precision"] = wanted.value
+    else:
+        would.pop("precision", None)
+    return would or None, tuple(notes)

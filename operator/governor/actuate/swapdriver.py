@@ -23,9 +23,10 @@ from governor.actuate.inplace_plan import (
     record_results,
     reverting_actions,
 )
-from governor.actuate.kube import KubeApi
-from governor.actuate.overrides import apply_variant, model_container
+from governor.actuate.kube import ApiError, KubeApi
+from governor.actuate.overrides import ContainerNotFound, apply_variant, model_container
 from governor.actuate.rollout import cancel_step, cancellable, rolling_back, rolling_forward, rollout_view
+from governor.actuate.selectors import UnsupportedSelector
 from governor.actuate.swap import (
     Action,
     ActionKind,
@@ -34,6 +35,7 @@ from governor.actuate.swap import (
     Step,
     SwapPhase,
     SwapRecord,
+    fail,
     finish_failed,
 )
 from governor.actuate.writes import delete_pod, list_pods, set_model_container, set_rolling_update
@@ -93,7 +95,10 @@ class SwapDriver:
 
         The template is restored *before* the caller clears the record: killed in between, the
         operator finds the record with the old template, which is again a swap nothing moved to."""
-        view = rollout_view(await self.api.get(ctx.deployment_path), ctx.container_name)
+        try:
+            view = rollout_view(await self.api.get(ctx.deployment_path), ctx.container_name)
+        except ContainerNotFound:
+            return None  # the next step fails the swap, with the reason
         if not cancellable(record, view, self.target_container(ctx, record)):
             return None
         step = cancel_step(record, now, why)
@@ -105,7 +110,13 @@ class SwapDriver:
     ) -> Step:
         if record.phase in (SwapPhase.ROLLING, SwapPhase.FINALIZING, SwapPhase.ROLLING_BACK):
             deployment = await self.api.get(ctx.deployment_path)
-            view = rollout_view(deployment, ctx.container_name)
+            try:
+                view = rollout_view(deployment, ctx.container_name)
+            except ContainerNotFound as exc:  # the template changed under the swap (or the annotation did)
+                if record.phase == SwapPhase.ROLLING_BACK:
+                    detail = f" (the template could not be restored: {exc})"
+                    return finish_failed(record, now, quarantine, ctx.quarantine_seconds, detail)
+                return fail(record, now, str(exc), ctx.timeout)
             if record.phase == SwapPhase.ROLLING_BACK:
                 return rolling_back(record, view, now, quarantine, ctx.quarantine_seconds)
             return rolling_forward(record, view, self.target_container(ctx, record), now, ctx.timeout)
@@ -123,13 +134,17 @@ class SwapDriver:
             base = dict(record.previous_container or {})
         return apply_variant(base, ctx.variant(record.to_precision))
 
-    async def _pods(self, ctx: SwapContext) -> list[dict[str, Any]]:
+    async def _pods(self, ctx: SwapContext) -> dict[str, dict[str, Any]]:
+        """The workload's pods by name, as its selector selects them (``UnsupportedSelector``: not listed)."""
         deployment = await self.api.get(ctx.deployment_path)
-        labels = ((deployment.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
-        return await list_pods(self.api, ctx.spec.namespace, labels)
+        pods = await list_pods(self.api, ctx.spec.namespace, (deployment.get("spec") or {}).get("selector"))
+        return {str((p.get("metadata") or {}).get("name")): p for p in pods}
 
     async def _in_place(self, ctx: SwapContext, record: SwapRecord, now: float) -> Step:
-        pods = {str((p.get("metadata") or {}).get("name")): p for p in await self._pods(ctx)}
+        try:
+            pods = await self._pods(ctx)
+        except UnsupportedSelector as exc:
+            return fail(record, now, f"the Deployment's pods cannot be found by its selector: {exc}", ctx.timeout)
         views = [pod_view(p) for p in pods.values()]
         size = batch_size(len(views), ctx.spec.precision.in_place_max_unavailable)
         plan = in_place_step(record, views, now, size, ctx.pod_timeout_seconds, ctx.timeout)
@@ -169,22 +184,46 @@ class SwapDriver:
     async def _revert(
         self, ctx: SwapContext, record: SwapRecord, quarantine: tuple[QuarantineEntry, ...], now: float
     ) -> Step:
-        pods = {str((p.get("metadata") or {}).get("name")): p for p in await self._pods(ctx)}
+        """Swapped pods load the previous version (once: a reverted pod leaves the record); pods that
+        cannot are restarted. A restart the API refuses is tried again on the next tick, until the
+        phase's deadline (``swapTimeoutSeconds``): then the revert gives up, as a rollback does."""
+        try:
+            pods = await self._pods(ctx)
+        except UnsupportedSelector as exc:
+            pods, unlisted = {}, f" (its pods could not be listed: {exc})"
+        else:
+            unlisted = ""
         actions = reverting_actions(record, [pod_view(p) for p in pods.values()])
-        restarted = [a.pod for a in actions if a.kind == ActionKind.DELETE_POD and a.pod]
+        restart = [a.pod for a in actions if a.kind == ActionKind.DELETE_POD and a.pod]
         for action in actions:
-            if (
-                action.kind == ActionKind.REVERT
-                and action.pod
-                and not await self._revert_one(ctx, record, pods[action.pod])
-            ):
-                restarted.append(action.pod)
-        for pod in restarted:
-            await delete_pod(self.api, ctx.spec.namespace, pod)
-        detail = f" ({len(restarted)} pod(s) restarted: {', '.join(sorted(restarted))})" if restarted else ""
+            pod = action.pod
+            if action.kind == ActionKind.REVERT and pod and not await self._revert_one(ctx, record, pods[pod]):
+                restart.append(pod)
+        refused = await self._restart(ctx, restart)
+        if refused:
+            pod, why = next(iter(sorted(refused.items())))
+            if now <= record.deadline:
+                logger.warning("%s: reverting: pod %s could not be restarted (tried again): %s", ctx.spec.key, pod, why)
+                failed = tuple(dict.fromkeys((*record.pods_failed, *restart)))
+                return Step(replace(record, pods_done=(), in_flight=(), pods_failed=failed))
+            detail = f" (gave up after {ctx.timeout:.0f}s: could not restart pod {pod}: {why})"
+        else:
+            restarted = sorted(restart)
+            detail = f" ({len(restarted)} pod(s) restarted: {', '.join(restarted)})" if restarted else ""
+        detail += unlisted
         if record.template_patched:
             return Step(record.to(SwapPhase.ROLLING_BACK, now, now + ctx.timeout, message=record.message + detail))
         return finish_failed(record, now, quarantine, ctx.quarantine_seconds, detail)
+
+    async def _restart(self, ctx: SwapContext, pods: Sequence[str]) -> dict[str, str]:
+        """Delete each pod so its Deployment recreates it; the pods the API refused, with its answer."""
+        refused: dict[str, str] = {}
+        for pod in pods:
+            try:
+                await delete_pod(self.api, ctx.spec.namespace, pod)
+            except ApiError as exc:
+                refused[pod] = str(exc)
+        return refused
 
     async def _revert_one(self, ctx: SwapContext, record: SwapRecord, pod: Mapping[str, Any]) -> bool:
         """Load the previous variant back on a swapped pod; ``False`` when it has to be restarted instead."""

@@ -17,6 +17,7 @@ from typing import Any, Final, TypeVar
 from governor.actuate.kube import ApiError, KubeApi, api_path
 from governor.actuate.overrides import container_matches, model_container, with_container
 from governor.actuate.render import CR_API_VERSION
+from governor.actuate.selectors import label_selector, pod_labels, selects
 from governor.model import ServiceSpec
 
 logger = logging.getLogger(__name__)
@@ -96,16 +97,12 @@ def _rolling_update(deployment: Mapping[str, Any]) -> dict[str, Any]:
     return dict(((deployment.get("spec") or {}).get("strategy") or {}).get("rollingUpdate") or {})
 
 
-async def list_pods(api: KubeApi, namespace: str, match_labels: Mapping[str, str]) -> list[dict[str, Any]]:
-    """Pods carrying every label of ``match_labels`` (filtered here too: not every API filters)."""
-    selector = ",".join(f"{k}={v}" for k, v in sorted(match_labels.items()))
-    pods = await api.list(api_path("v1", "pods", namespace), label_selector=selector)
-    return [p for p in pods if _has_labels(p, match_labels)]
-
-
-def _has_labels(obj: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
-    have = (obj.get("metadata") or {}).get("labels") or {}
-    return all(have.get(k) == v for k, v in labels.items())
+async def list_pods(api: KubeApi, namespace: str, selector: Any) -> list[dict[str, Any]]:
+    """The pods ``selector`` (a workload's ``spec.selector``) selects, filtered here too: not every API
+    filters. Raises ``UnsupportedSelector`` for a selector that cannot be expressed safely."""
+    query = label_selector(selector)
+    pods = await api.list(api_path("v1", "pods", namespace), label_selector=query)
+    return [p for p in pods if selects(selector, pod_labels(p))]
 
 
 async def delete_pod(api: KubeApi, namespace: str, name: str) -> None:

@@ -54,15 +54,15 @@ def entry_from_body(body: Mapping[str, Any]) -> Entry:
     """Parse a CR body into a registry entry; an invalid spec becomes an entry with its field errors."""
     meta = body.get("metadata") or {}
     key = ServiceKey(str(meta.get("namespace", "")), str(meta.get("name", "")))
-    uid, generation = str(meta.get("uid", "")), int(meta.get("generation", 1) or 1)
+    generation = meta.get("generation")
+    uid, generation = str(meta.get("uid", "")), generation if isinstance(generation, int) and generation > 0 else 1
     status = dict(body.get("status") or {})
     status.pop("kopf", None)
-    annotations = {str(k): str(v) for k, v in (meta.get("annotations") or {}).items()}
     try:
         spec = parse_service(body)
     except InvalidSpec as exc:
-        return Entry(key, uid, generation, None, exc.errors, status, annotations)
-    return Entry(key, uid, generation, spec, (), status, annotations)
+        return Entry(key, uid, generation, None, exc.errors, status)
+    return Entry(key, uid, generation, spec, (), status)
 
 
 @dataclass

@@ -47,6 +47,11 @@ def build_registry(controller: Controller) -> kopf.OperatorRegistry:
     async def updated(body: kopf.Body, **_: Any) -> None:
         await _changed(controller, body)
 
+    # The governor.dev/* annotations are parsed with the spec: a change to them is a change of the spec.
+    @kopf.on.update(GROUP, VERSION, PLURAL, field="metadata.annotations", registry=registry)
+    async def annotated(body: kopf.Body, **_: Any) -> None:
+        await _changed(controller, body)
+
     # A watch-event handler, not @kopf.on.delete: no finalizer, so deleting an InferenceService never
     # hangs on a stopped operator; owned objects go with it through their ownerReferences anyway.
     @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)

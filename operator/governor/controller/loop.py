@@ -255,7 +255,7 @@ class ControlLoop:
         decision, state = self.policy.decide(spec, obs, state, now)
         runtime.policy_state = state
         self.metrics.decisions.labels(direction=decision.direction.value).inc()
-        result = await self._actuator.apply(spec, decision, workload, runtime.status, now, entry.annotations)
+        result = await self._actuator.apply(spec, decision, workload, runtime.status, now)
         runtime.status = merge_status(runtime.status, result.status_patch)
         saved = self.policy.save_state(state)
         if saved is not None:

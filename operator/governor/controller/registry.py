@@ -23,7 +23,6 @@ class Entry:
     spec: ServiceSpec | None  # None when the spec is invalid
     errors: tuple[FieldError, ...] = ()
     status: Mapping[str, Any] = field(default_factory=dict)  # the object's status when it was registered
-    annotations: Mapping[str, str] = field(default_factory=dict)  # governor.dev/* knobs read by actuation
 
     @property
     def valid(self) -> bool:

@@ -8,8 +8,10 @@ from governor.model.decision import Decision, ScaleDirection
 from governor.model.errors import FieldError, GovernorError, InvalidSpec
 from governor.model.observation import Observation, Sample
 from governor.model.spec import (
+    ActuationHints,
     AlertsSpec,
     Behavior,
+    InPlaceProtocol,
     MetricsPreset,
     MetricsSpec,
     Precision,
@@ -28,11 +30,13 @@ from governor.model.spec import (
 )
 
 __all__ = [
+    "ActuationHints",
     "AlertsSpec",
     "Behavior",
     "Decision",
     "FieldError",
     "GovernorError",
+    "InPlaceProtocol",
     "InvalidSpec",
     "MetricsPreset",
     "MetricsSpec",

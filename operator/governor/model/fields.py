@@ -41,7 +41,7 @@ def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def _kind(value: Any) -> str:
+def kind_of(value: Any) -> str:
     """The JSON name of a value's type, for messages."""
     if value is None:
         return "null"
@@ -81,7 +81,7 @@ class FieldReader:
             return None
         if isinstance(value, Mapping) and all(isinstance(k, str) for k in value):
             return value
-        self.error(path, f"must be an object, got {_kind(value)}")
+        self.error(path, f"must be an object, got {kind_of(value)}")
         return None
 
     def item_mapping(self, value: Any, path: str) -> Mapping[str, Any] | None:
@@ -95,7 +95,7 @@ class FieldReader:
         if value is None:
             return None
         if isinstance(value, str | bytes) or not isinstance(value, Sequence):
-            self.error(path, f"must be a list, got {_kind(value)}")
+            self.error(path, f"must be a list, got {kind_of(value)}")
             return None
         if len(value) < min_items:
             self.error(path, f"must have at least {min_items} item{'s' if min_items > 1 else ''}")
@@ -118,7 +118,7 @@ class FieldReader:
         if value is None:
             return default
         if isinstance(value, bool) or not isinstance(value, int | float):
-            self.error(where, f"must be an integer, got {_kind(value)}")
+            self.error(where, f"must be an integer, got {kind_of(value)}")
             return default
         if isinstance(value, float) and not value.is_integer():
             self.error(where, f"must be an integer, got {value}")
@@ -178,7 +178,7 @@ class FieldReader:
         high_open: bool = False,
     ) -> Any:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            self.error(where, f"must be a number, got {_kind(value)}")
+            self.error(where, f"must be a number, got {kind_of(value)}")
             return default
         if isinstance(value, int) and abs(value) > 2**53:  # beyond every bound of the schema
             self.error(where, bound_message(low, high, low_open, high_open) if low or high else "is out of range")
@@ -198,7 +198,7 @@ class FieldReader:
         if value is None:
             return default
         if not isinstance(value, bool):
-            self.error(child(path, key), f"must be a boolean, got {_kind(value)}")
+            self.error(child(path, key), f"must be a boolean, got {kind_of(value)}")
             return default
         return value
 
@@ -229,7 +229,7 @@ class FieldReader:
         pattern_hint: str = "",
     ) -> str | None:
         if not isinstance(value, str):
-            self.error(where, f"must be a string, got {_kind(value)}")
+            self.error(where, f"must be a string, got {kind_of(value)}")
             return default
         if len(value) > max_length:
             self.error(where, f"must be at most {max_length} characters long")
@@ -247,6 +247,6 @@ class FieldReader:
         allowed = [m.value for m in kind]
         if isinstance(value, str) and value in allowed:
             return kind(value)
-        shown = repr(value)[:64] if isinstance(value, str) else _kind(value)
+        shown = repr(value)[:64] if isinstance(value, str) else kind_of(value)
         self.error(where, f"must be one of {', '.join(allowed)}, got {shown}")
         return default

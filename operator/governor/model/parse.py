@@ -18,10 +18,12 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from governor.model import rules
+from governor.model.annotations import container_names, parse_annotations
 from governor.model.errors import FieldError, InvalidSpec
-from governor.model.fields import FieldReader, child
+from governor.model.fields import FieldReader, child, kind_of
+from governor.model.names import DNS_1035_LABEL, DNS_LABEL, DNS_SUBDOMAIN
 from governor.model.observation import Observation
-from governor.model.parse_precision import parse_precision
+from governor.model.parse_precision import check_in_place, parse_precision
 from governor.model.promql import scope_problems
 from governor.model.spec import (
     DEFAULT_SCALE_DOWN,
@@ -40,13 +42,12 @@ from governor.model.spec import (
 )
 
 MAX_REPLICAS: Final = 10000
-DNS_LABEL: Final = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
-DNS_1035_LABEL: Final = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
-DNS_SUBDOMAIN: Final = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 RULE_NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,62}")
 SEVERITIES: Final = ("critical", "error", "warning", "info")
 GPU_SOURCES: Final = ("dcgm", "agent", "none")
 POLICY_TYPES: Final = ("Pods", "Percent")
+TARGET_API_VERSIONS: Final = ("apps/v1",)
+TARGET_KINDS: Final = ("Deployment", "StatefulSet")  # what Governor can scale (and, for a Deployment, swap)
 
 
 def _camel(snake: str) -> str:
@@ -88,12 +89,14 @@ def parse_service(body: Mapping[str, Any]) -> ServiceSpec:
         r.error("spec", "is required")
     spec = spec or {}
     r.unknown(spec, "spec", _SPEC_FIELDS)
+    template = _template(r, spec.get("template"), "spec.template")
+    containers = container_names(template) if r.ok("spec.template") else None
     service = ServiceSpec(
         namespace=r.string(meta, "namespace", "metadata", "default", 63, DNS_LABEL, "a DNS-1123 label") or "default",
         name=_name(r, meta),
         generation=r.integer(meta, "generation", "metadata", 1, low=0),
         uid=r.string(meta, "uid", "metadata", "", max_length=128) or "",
-        template=_template(r, spec.get("template"), "spec.template"),
+        template=template,
         scale_target_ref=_target_ref(r, spec.get("scaleTargetRef"), "spec.scaleTargetRef"),
         replicas=_optional_int(r, spec, "replicas", "spec", 0, MAX_REPLICAS),
         min_replicas=r.integer(spec, "minReplicas", "spec", 1, low=1, high=MAX_REPLICAS),
@@ -106,6 +109,7 @@ def parse_service(body: Mapping[str, Any]) -> ServiceSpec:
         behavior=_behavior(r, spec.get("behavior"), "spec.behavior"),
         alerts=_alerts(r, spec.get("alerts"), "spec.alerts"),
         observe_only=r.boolean(spec, "observeOnly", "spec", False),
+        hints=parse_annotations(r, meta.get("annotations"), "metadata.annotations", containers),
     )
     if "spec" not in r.bad:  # a spec that is not even an object gets one error, not a cascade
         _check_spec(r, spec, service)
@@ -122,6 +126,7 @@ def _check_spec(r: FieldReader, spec: Mapping[str, Any], service: ServiceSpec) -
     if r.ok("spec.minReplicas", "spec.maxReplicas") and service.min_replicas > service.max_replicas:
         r.error("spec.minReplicas", rules.MIN_LE_MAX)
     _check_override_scope(r, spec, service)
+    check_in_place(r, service)
 
 
 def _check_override_scope(r: FieldReader, spec: Mapping[str, Any], service: ServiceSpec) -> None:
@@ -187,10 +192,20 @@ def _target_ref(r: FieldReader, value: Any, path: str) -> ScaleTargetRef | None:
     if obj.get("name") is None:
         r.error(child(path, "name"), "is required")
     return ScaleTargetRef(
-        api_version=r.string(obj, "apiVersion", path, "apps/v1", 253) or "apps/v1",
-        kind=r.string(obj, "kind", path, "Deployment", 63) or "Deployment",
+        api_version=_one_of(r, obj, "apiVersion", path, TARGET_API_VERSIONS),
+        kind=_one_of(r, obj, "kind", path, TARGET_KINDS),
         name=r.string(obj, "name", path, "", 253, DNS_SUBDOMAIN, "a DNS-1123 subdomain") or "",
     )
+
+
+def _one_of(r: FieldReader, obj: Mapping[str, Any], key: str, path: str, allowed: tuple[str, ...]) -> str:
+    """A string field with a fixed set of values; the first is the default."""
+    value = obj.get(key)
+    if value is None or (isinstance(value, str) and value in allowed):
+        return value or allowed[0]
+    shown = repr(value)[:64] if isinstance(value, str) else kind_of(value)
+    r.error(child(path, key), f"must be one of {', '.join(allowed)}, got {shown}")
+    return allowed[0]
 
 
 def _slo(r: FieldReader, value: Any, path: str) -> SLOSpec:

@@ -14,8 +14,18 @@ from types import MappingProxyType
 from typing import Any
 
 from governor.model import rules
+from governor.model.annotations import PROTOCOL_ANNOTATION, annotation_path
 from governor.model.fields import FieldReader, child
-from governor.model.spec import Precision, PrecisionMode, PrecisionSpec, SwapMode, Variant
+from governor.model.names import MODEL_NAME, MODEL_NAME_HINT, MODEL_VERSION, MODEL_VERSION_HINT, TRITON_VERSION
+from governor.model.spec import (
+    InPlaceProtocol,
+    Precision,
+    PrecisionMode,
+    PrecisionSpec,
+    ServiceSpec,
+    SwapMode,
+    Variant,
+)
 
 MAX_VARIANTS = len(Precision)
 MAX_ARGS = 64
@@ -62,7 +72,7 @@ def parse_precision(r: FieldReader, value: Any, path: str) -> PrecisionSpec:
         in_place_max_unavailable=r.number(
             obj, "inPlaceMaxUnavailable", path, d.in_place_max_unavailable, 0, 1, low_open=True
         ),
-        model_name=r.string(obj, "modelName", path, None),
+        model_name=r.string(obj, "modelName", path, None, 128, MODEL_NAME, MODEL_NAME_HINT),
     )
     _check_preferred(r, spec, path)
     return spec
@@ -77,6 +87,29 @@ def _check_preferred(r: FieldReader, spec: PrecisionSpec, path: str) -> None:
         r.error(preferred_path, rules.PREFERRED_IN_VARIANTS)
     elif r.ok(floor_path) and variant.relative_quality < spec.quality_floor:
         r.error(floor_path, rules.PREFERRED_ABOVE_FLOOR)
+
+
+def check_in_place(r: FieldReader, service: ServiceSpec) -> None:
+    """What an in-place swap puts into a model server's URL must be a name that server takes there:
+    Triton's versions are positive integers; the model name falls back to ``spec.metrics.modelLabel``."""
+    variants_path = "spec.precision.variants"
+    protocol_known = r.ok(annotation_path(PROTOCOL_ANNOTATION), "spec.metrics.preset")
+    if service.in_place_protocol == InPlaceProtocol.TRITON and protocol_known and r.ok(variants_path):
+        for index, variant in enumerate(service.precision.variants):
+            version = variant.model_version
+            if version is not None and not TRITON_VERSION.fullmatch(version):
+                r.error(
+                    child(child(variants_path, index), "modelVersion"),
+                    f"must be a positive integer: the in-place protocol is triton, got {version!r}",
+                )
+    in_place = any(SwapMode.IN_PLACE in v.swap_modes for v in service.precision.variants)
+    label = service.metrics.model_label
+    if in_place and service.precision.model_name is None and label is not None and not MODEL_NAME.fullmatch(label):
+        r.error(
+            "spec.metrics.modelLabel",
+            f"{label[:64]!r} is not {MODEL_NAME_HINT}, and it names the model for in-place swaps while"
+            " spec.precision.modelName is unset",
+        )
 
 
 def _variants(r: FieldReader, value: Any, path: str) -> tuple[Variant, ...]:
@@ -115,7 +148,7 @@ def _variant(r: FieldReader, value: Any, path: str) -> Variant | None:
         env=_env(r, obj.get("env"), child(path, "env")),
         resources=_resources(r, obj.get("resources"), child(path, "resources")),
         swap_modes=_swap_modes(r, obj.get("swapModes"), child(path, "swapModes")) or d.swap_modes,
-        model_version=r.string(obj, "modelVersion", path, None, max_length=128),
+        model_version=r.string(obj, "modelVersion", path, None, 128, MODEL_VERSION, MODEL_VERSION_HINT),
     )
     if SwapMode.IN_PLACE in variant.swap_modes and variant.model_version is None and r.ok(child(path, "modelVersion")):
         r.error(child(path, "modelVersion"), rules.IN_PLACE_NEEDS_VERSION)

@@ -35,6 +35,13 @@ class SwapMode(StrEnum):
     IN_PLACE = "InPlace"  # the server loads another model version without a restart
 
 
+class InPlaceProtocol(StrEnum):
+    """How a model server is asked to load another model version without a restart."""
+
+    TRITON = "triton"  # Triton's model-control API (model-control mode explicit)
+    HOOK = "http-hook"  # Governor's generic HTTP hook, for custom servers
+
+
 class MetricsPreset(StrEnum):
     VLLM = "vllm"
     TRITON = "triton"
@@ -171,6 +178,19 @@ class ScaleTargetRef:
 
 
 @dataclass(frozen=True)
+class ActuationHints:
+    """The ``governor.dev/*`` annotations of the InferenceService: per-service knobs of actuation.
+
+    Annotations, not spec fields, because they tune how Governor talks to one server rather than
+    what the service is; ``governor.model.annotations`` parses them with the spec."""
+
+    in_place_protocol: InPlaceProtocol | None = None  # None: triton for the triton preset, else http-hook
+    in_place_port: int = 8000  # the model server's HTTP port on each pod
+    manual_hold_seconds: float | None = None  # None: the operator's default hold
+    model_container: str | None = None  # None: the pod template's first container
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     """Everything Governor needs to know about one InferenceService."""
 
@@ -191,6 +211,19 @@ class ServiceSpec:
     behavior: Behavior = Behavior()
     alerts: AlertsSpec = AlertsSpec()
     observe_only: bool = False
+    hints: ActuationHints = ActuationHints()
+
+    @property
+    def in_place_protocol(self) -> InPlaceProtocol:
+        """The wire protocol of in-place swaps: the annotation's, else the metrics preset's server."""
+        if self.hints.in_place_protocol is not None:
+            return self.hints.in_place_protocol
+        return InPlaceProtocol.TRITON if self.metrics.preset == MetricsPreset.TRITON else InPlaceProtocol.HOOK
+
+    @property
+    def in_place_model(self) -> str:
+        """The server-side model name in-place swaps load versions of."""
+        return self.precision.model_name or self.metrics.model_label or self.name
 
     @property
     def key(self) -> ServiceKey:

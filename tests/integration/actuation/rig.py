@@ -137,8 +137,7 @@ class Rig:
             (f"test asks for {wanted}",),
             swap_max_unavailable=batch,
         )
-        annotations = (cr.get("metadata") or {}).get("annotations") or {}
-        result = await self.actuator.apply(spec, decision, workload, status, self.now, annotations)
+        result = await self.actuator.apply(spec, decision, workload, status, self.now)
         self.events.extend(result.events)
         self.results.append(result)
         return result

@@ -105,6 +105,18 @@ CASES: list[tuple[str, dict[str, Any], tuple[str, str] | None, tuple[str, str]]]
      ("spec.targets.gpuUtilization", "must be greater than 0 and at most 1")),
     ("observe only string", cr(observeOnly="true"), ("spec.observeOnly", "is not of type 'boolean'"),
      ("spec.observeOnly", "must be a boolean, got string")),
+    ("target kind", cr(template=None, scaleTargetRef={"kind": "ReplicaSet", "name": "x"}),
+     ("spec.scaleTargetRef.kind", "'ReplicaSet' is not one of ['Deployment', 'StatefulSet']"),
+     ("spec.scaleTargetRef.kind", "must be one of Deployment, StatefulSet, got 'ReplicaSet'")),
+    ("target group", cr(template=None, scaleTargetRef={"apiVersion": "v1", "name": "x"}),
+     ("spec.scaleTargetRef.apiVersion", "'v1' is not one of ['apps/v1']"),
+     ("spec.scaleTargetRef.apiVersion", "must be one of apps/v1, got 'v1'")),
+    ("model name path", cr(precision={"modelName": "../admin", "variants": [{"precision": "bf16"}]}),
+     ("spec.precision.modelName", "does not match"),
+     ("spec.precision.modelName", "'../admin' is not a model name")),
+    ("model version path", cr(precision={"variants": [{"precision": "bf16", "modelVersion": "1/../../x"}]}),
+     ("spec.precision.variants[0].modelVersion", "does not match"),
+     ("spec.precision.variants[0].modelVersion", "'1/../../x' is not a model version")),
 ]  # fmt: skip
 
 
