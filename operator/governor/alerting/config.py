@@ -1,10 +1,10 @@
 """The receivers ConfigMap: parsed, purely, into frozen configuration with clear errors.
 
-The administrator defines receivers (by name), routing, grouping, inhibition and rule
-thresholds in one YAML document (ConfigMap key ``receivers.yaml``); credentials are never
-written there, only references to Secrets (``{secret: NAME, key: KEY}``). A CR names
-receivers and nothing else. ``parse_config`` reports every problem at once, each with
-the path of the offending field.
+The administrator defines receivers (by name), routing, grouping, inhibition, rule
+thresholds and the alerts' cluster label and links in one YAML document (ConfigMap key
+``receivers.yaml``); credentials are never written there, only references to Secrets
+(``{secret: NAME, key: KEY}``). A CR names receivers and nothing else. ``parse_config``
+reports every problem at once, each with the path of the offending field.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
+from governor.alerting.links import AlertLinks
 from governor.alerting.rules import RuleSettings
 from governor.alerting.types import Severity
 from governor.model import FieldError, GovernorError
@@ -125,6 +126,7 @@ class AlertingConfig:
     default_receivers: tuple[str, ...] = ()  # for a CR that names none
     inhibit_rules: tuple[InhibitRule, ...] = DEFAULT_INHIBIT
     rules: RuleSettings = field(default_factory=RuleSettings)
+    links: AlertLinks = field(default_factory=AlertLinks)  # cluster label, runbook and source links
 
 
 # Per kind: (group_wait, repeat_interval). Alertmanager must be re-sent while firing.

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from governor.alerting.budget import BudgetHistory
 from governor.alerting.config import AlertingConfig
 from governor.alerting.lifecycle import advance
+from governor.alerting.links import with_links
 from governor.alerting.loader import ResolvedReceiver
 from governor.alerting.routing import apply_inhibition, owed, prune, routed_receivers
 from governor.alerting.rules import RULES, AlertContext, RuleInput, evaluate_rules
@@ -97,7 +98,7 @@ class AlertEngine:
         history = self.history(spec, prior_budget)
         history.record(observation)
         inputs = RuleInput(spec, observation, decision, context or AlertContext(), history, config.rules, now)
-        conditions = evaluate_rules(inputs)
+        conditions = with_links(evaluate_rules(inputs), config.links)
         prior = from_status(prior_status)
         acks = {r.fingerprint: self.notifier.acknowledged(r.fingerprint) for r in prior} if self.notifier else {}
         records = apply_inhibition(advance(prior, conditions, now, acks), config.inhibit_rules)

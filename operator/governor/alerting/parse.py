@@ -26,6 +26,7 @@ from governor.alerting.config import (
     _Reader,
     parse_duration,
 )
+from governor.alerting.links import CLUSTER_NAME, DEFAULT_RUNBOOK_URL, AlertLinks, template_problem
 from governor.alerting.rules import RuleSettings
 from governor.alerting.types import Severity
 from governor.model import FieldError
@@ -46,6 +47,7 @@ _RECEIVER_FIELDS = (
     "timeout",
     "namespaces",
 )
+_TOP_FIELDS = ("receivers", "default_receivers", "inhibit_rules", "rules", "cluster", "runbook_url", "generator_url")
 NAMESPACE_PATTERN = re.compile(r"[a-z0-9*?]([-a-z0-9*?]{0,61}[a-z0-9*?])?")
 _SECRET_FIELDS = {
     ReceiverKind.ALERTMANAGER: ("bearer_token",),
@@ -63,7 +65,7 @@ def parse_config(text: str | None) -> AlertingConfig:
         raise ConfigError([_yaml_error(exc)]) from None
     r = _Reader()
     top = r.mapping(doc, "$")
-    r.unknown(top, "$", ("receivers", "default_receivers", "inhibit_rules", "rules"))
+    r.unknown(top, "$", _TOP_FIELDS)
     receivers: dict[str, ReceiverConfig] = {}
     raw = top.get("receivers") or []
     if not isinstance(raw, list):
@@ -81,9 +83,10 @@ def parse_config(text: str | None) -> AlertingConfig:
             r.error(f"default_receivers[{i}]", f"unknown receiver {name!r}")
     inhibit = _inhibit_rules(r, top.get("inhibit_rules"))
     rules = _rule_settings(r, top.get("rules"))
+    links = _links(r, top)
     if r.errors:
         raise ConfigError(r.errors)
-    return AlertingConfig(MappingProxyType(receivers), defaults, inhibit, rules)
+    return AlertingConfig(MappingProxyType(receivers), defaults, inhibit, rules, links)
 
 
 def _yaml_error(exc: yaml.YAMLError) -> FieldError:
@@ -227,3 +230,19 @@ def _rule_settings(r: _Reader, value: Any) -> RuleSettings:
             continue
         settings = replace(settings, **{key: number})
     return settings
+
+
+def _links(r: _Reader, top: Mapping[str, Any]) -> AlertLinks:
+    cluster = top.get("cluster", "")
+    if not isinstance(cluster, str) or (cluster and not CLUSTER_NAME.fullmatch(cluster)):
+        r.error("cluster", "must be a label value: up to 63 letters, digits, '-', '_' or '.'")
+        cluster = ""
+    templates = {}
+    for key, default in (("runbook_url", DEFAULT_RUNBOOK_URL), ("generator_url", "")):
+        value = top.get(key) or default
+        problem = template_problem(value) if isinstance(value, str) else "must be a URL template (a string)"
+        if value and problem is not None:
+            r.error(key, problem)
+            value = default
+        templates[key] = str(value)
+    return AlertLinks(cluster, templates["runbook_url"], templates["generator_url"])

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from governor.alerting.config import AlertingConfig, InhibitRule, ReceiverConfig
+from governor.alerting.links import AlertLinks
 from governor.alerting.types import AlertRecord, Event, Notification, Phase
 from governor.model import FieldError, ServiceSpec
 
@@ -69,7 +70,7 @@ def group_key(receiver: ReceiverConfig, labels: Mapping[str, str]) -> str:
     return receiver.name + ":" + json.dumps({k: labels.get(k, "") for k in keys}, sort_keys=True)
 
 
-def _note(rc: ReceiverConfig, record: AlertRecord, event: Event, repeat: int) -> Notification:
+def _note(rc: ReceiverConfig, record: AlertRecord, event: Event, repeat: int, links: AlertLinks) -> Notification:
     return Notification(
         receiver=rc.name,
         fingerprint=record.fingerprint,
@@ -77,11 +78,12 @@ def _note(rc: ReceiverConfig, record: AlertRecord, event: Event, repeat: int) ->
         repeat=repeat,
         event=event,
         labels=record.labels,
-        annotations=record.annotations,
+        annotations=links.annotate(record.rule, record.labels, record.annotations),
         severity=record.severity,
         starts_at=record.fired_at if record.fired_at is not None else record.active_since,
         ends_at=record.resolved_at if event == Event.RESOLVED else None,
         group_key=group_key(rc, record.labels),
+        generator_url=links.generator(record.rule, record.labels),
     )
 
 
@@ -96,14 +98,14 @@ def owed(
             if not rc.match.matches(record.labels):
                 continue
             if done is None or done.seq < record.seq:
-                result.append(_note(rc, record, Event.FIRING, 0))
+                result.append(_note(rc, record, Event.FIRING, 0, config.links))
             elif done.seq == record.seq and rc.repeat_interval > 0 and now - done.at >= rc.repeat_interval:
-                result.append(_note(rc, record, Event.FIRING, done.repeat + 1))
+                result.append(_note(rc, record, Event.FIRING, done.repeat + 1, config.links))
     elif record.event == Event.RESOLVED:
         for name, done in sorted(record.deliveries.items()):
             target = config.receivers.get(name)
             if target is not None and target.send_resolved and done.seq == record.seq - 1:
-                result.append(_note(target, record, Event.RESOLVED, 0))
+                result.append(_note(target, record, Event.RESOLVED, 0, config.links))
     return tuple(result)
 
 

@@ -135,6 +135,7 @@ class Notification:
     starts_at: float
     ends_at: float | None  # set on resolve
     group_key: str
+    generator_url: str = ""  # Alertmanager's "Source" link for this alert (see ``links``)
 
     @property
     def version(self) -> tuple[int, int]:

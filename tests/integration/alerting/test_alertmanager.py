@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import aiohttp
 import pytest
@@ -93,3 +94,37 @@ async def _am_alerts(url: str) -> list[dict[str, object]]:
     async with aiohttp.ClientSession() as session, session.get(url + "/api/v2/alerts") as resp:
         assert resp.status == 200
         return list(await resp.json())
+
+
+async def test_alert_in_alertmanager_carries_source_runbook_and_cluster(alertmanager: RunningAlertmanager) -> None:
+    console = "https://console.example/k8s/ns/{namespace}/governor.dev~v1alpha1~InferenceService/{service}"
+    yaml = (
+        f"receivers: [{{name: am, kind: alertmanager, url: '{alertmanager.url}', namespaces: ['*']}}]\n"
+        f"cluster: prod-eu-1\ngenerator_url: '{console}'\n"
+    )
+    registry = await registry_for(yaml)
+    sender, _ = notifier(registry)
+    engine = AlertEngine(registry, sender)
+    s = spec(receivers=("am",), name=f"links-{int(time.time() * 1000) % 100000}")
+    await sender.start()
+    try:
+        now = time.time()
+        engine.evaluate(s, observation(now), decision(now), FAILED, prior_status=None, now=now)
+        async with asyncio.timeout(10):
+            await sender.wait_idle()
+        alerts: list[dict[str, Any]] = await _am_alerts(alertmanager.url)
+        (alert,) = [a for a in alerts if a["labels"].get("service") == s.name]
+        assert (
+            alert["generatorURL"]
+            == f"https://console.example/k8s/ns/ml/governor.dev~v1alpha1~InferenceService/{s.name}"
+        )
+        assert alert["labels"]["cluster"] == "prod-eu-1"
+        runbook = "https://github.com/inference-governor/governor/blob/main/docs/alerting.md#rolloutfailed"
+        assert alert["annotations"]["runbook_url"] == runbook
+        await alertmanager.hook.wait_for(lambda _: bool(payloads_for(alertmanager, s.name, "firing")), within=20)
+        firing: dict[str, Any] = payloads_for(alertmanager, s.name, "firing")[0]
+        (forwarded,) = firing["alerts"]
+        assert forwarded["generatorURL"] == alert["generatorURL"]  # Alertmanager passes it on to its receivers
+        assert forwarded["labels"]["cluster"] == "prod-eu-1"
+    finally:
+        await sender.stop()
