@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build (once) the real Kubernetes control plane the cluster tests run against, from the Go module
-# proxy alone: kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd and KWOK.
+# proxy alone: kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd and KWOK; and
+# helm, which the install tests (tests/cluster/test_install.py) use on the chart in charts/governor.
 #
 #   scripts/control-plane.sh          → builds what is missing; prints the binaries' folder last on stdout
 #
@@ -14,9 +15,11 @@ set -euo pipefail
 K8S_VERSION="${GOVERNOR_K8S_VERSION:-v1.37.2}"
 ETCD_VERSION="${GOVERNOR_ETCD_VERSION:-v3.6.16}"
 KWOK_VERSION="${GOVERNOR_KWOK_VERSION:-v0.8.0}"
+HELM_VERSION="${GOVERNOR_HELM_VERSION:-v3.21.4}"
 
 cache_root="${GOVERNOR_CONTROL_PLANE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/governor/control-plane}"
-dir="$cache_root/k8s-$K8S_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION"
+plane_name="k8s-$K8S_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION"
+dir="$cache_root/$plane_name-helm-$HELM_VERSION"
 bin="$dir/bin"
 work="$dir/build"
 
@@ -50,21 +53,33 @@ if [ -n "${KUBEBUILDER_ASSETS:-}" ]; then
   fi
 fi
 
-need_k8s=() need_etcd=0 need_kwok=0
+# A folder built before helm joined holds the same control-plane binaries: link them, build only helm.
+if [ -d "$cache_root/$plane_name/bin" ]; then
+  for name in kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok; do
+    from="$cache_root/$plane_name/bin/$name"
+    if [ ! -e "$bin/$name" ] && [ -x "$from" ]; then
+      ln "$from" "$bin/$name" 2>/dev/null || cp -p "$from" "$bin/$name"
+      log "reusing $name from $cache_root/$plane_name/bin"
+    fi
+  done
+fi
+
+need_k8s=() need_etcd=0 need_kwok=0 need_helm=0
 for name in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
   [ -x "$bin/$name" ] || need_k8s+=("$name")
 done
 [ -x "$bin/etcd" ] || need_etcd=1
 [ -x "$bin/kwok" ] || need_kwok=1
+[ -x "$bin/helm" ] || need_helm=1
 
-if [ ${#need_k8s[@]} -eq 0 ] && [ $need_etcd -eq 0 ] && [ $need_kwok -eq 0 ]; then
+if [ ${#need_k8s[@]} -eq 0 ] && [ $need_etcd -eq 0 ] && [ $need_kwok -eq 0 ] && [ $need_helm -eq 0 ]; then
   log "warm cache: $bin"
   echo "$bin"
   exit 0
 fi
 
 if ! command -v go >/dev/null 2>&1; then
-  log "Go is not installed: install Go >= 1.26 to build the control plane, or set KUBEBUILDER_ASSETS to a folder holding kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd and kwok"
+  log "Go is not installed: install Go >= 1.26 to build the control plane, or set KUBEBUILDER_ASSETS to a folder holding kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd and kwok (helm is built all the same)"
   exit 3
 fi
 
@@ -143,6 +158,20 @@ if [ $need_kwok -eq 1 ]; then
   log "KWOK $KWOK_VERSION"
   GOBIN="$bin" with_progress "compiling" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" >&2
   log "  kwok built in $(($(stamp) - start)) s"
+fi
+
+if [ $need_helm -eq 1 ]; then
+  start=$(stamp)
+  log "helm $HELM_VERSION (cold: about 2.5 minutes on 2 cores with empty Go caches)"
+  # helm.sh/helm/v3 has no replaces, so go install takes it as published. The -X flags are its
+  # Makefile's: the version `helm version` reports (else "v3.21") and the Kubernetes version that
+  # `helm template` and `helm lint` assume without a cluster (else 1.20: "incompatible kubeVersion").
+  flags="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+  for pkg in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
+    flags+=" -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=$(echo "$K8S_VERSION" | cut -d. -f2)"
+  done
+  GOBIN="$bin" with_progress "compiling" go install -trimpath -ldflags "$flags" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" >&2
+  log "  helm built in $(($(stamp) - start)) s"
 fi
 
 log "control plane ready in $(($(stamp) - total_start)) s: $bin"

@@ -10,8 +10,9 @@ folder:
 * kube-apiserver with ``--authorization-mode=RBAC``, static tokens for the admin and the control
   plane's own components, and a service-account signing key so ``kubectl create token`` works;
   ``OwnerReferencesPermissionEnforcement`` is on, as on hardened clusters;
-* kube-controller-manager with the Deployment, ReplicaSet, StatefulSet, garbage-collector and
-  namespace controllers (no node lifecycle, so KWOK nodes are never tainted);
+* kube-controller-manager with the Deployment, ReplicaSet, StatefulSet, DaemonSet (the install
+  tests' NVML agent), garbage-collector and namespace controllers (no node lifecycle, so KWOK nodes
+  are never tainted);
 * kube-scheduler, which places pods on KWOK nodes by their ``nvidia.com/gpu`` allocatable;
 * KWOK, which plays the kubelets: pods get loopback IPs from ``--cidr`` and turn Ready after the
   delay their ``pod-ready.stage.kwok.x-k8s.io/delay`` annotation chooses (stages in
@@ -217,7 +218,7 @@ class ControlPlane:
         ])  # fmt: skip
 
     def _controller_manager_argv(self) -> list[str]:
-        controllers = "deployment-controller,replicaset-controller,statefulset-controller,"
+        controllers = "deployment-controller,replicaset-controller,statefulset-controller,daemonset-controller,"
         controllers += "garbage-collector-controller,namespace-controller"
         return [
             str(self.bin_dir / "kube-controller-manager"),

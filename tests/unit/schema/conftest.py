@@ -14,7 +14,8 @@ from governor.model import crdschema
 ROOT = Path(__file__).resolve().parents[3]
 CRD_FILES = sorted((ROOT / "crds").glob("*.yaml"))
 EXAMPLE_FILES = sorted((ROOT / "examples").glob("*.yaml"))
-MANIFEST_FILES = sorted((ROOT / "manifests").glob("*.yaml"))
+# kustomization.yaml only lists the others (tests/cluster/test_chart.py checks it renders them all).
+MANIFEST_FILES = sorted(p for p in (ROOT / "manifests").glob("*.yaml") if p.name != "kustomization.yaml")
 ISVC_CRD = ROOT / "crds" / "inferenceservice.yaml"
 
 
