@@ -23,7 +23,7 @@ from typing import Any, Final
 import kopf
 
 from governor.actuate.kube import KubernetesApi
-from governor.demo.client import KubeClient, wait_for
+from governor.demo.client import ApiStatusError, KubeClient, wait_for
 from governor.demo.control_plane import ControlPlane, find_binaries
 from governor.demo.emulator import EmulatorThread
 from governor.demo.standins import RollingStandIn
@@ -161,5 +161,13 @@ def wait_established(backend: Backend, crd_name: str) -> None:
         conditions = (crd.get("status") or {}).get("conditions") or ()
         return any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions)
 
+    def servable() -> bool:  # a fresh apiserver answers 429 "storage is (re)initializing" for a moment
+        try:
+            backend.client.list(crd_name.split(".", 1)[0])
+        except ApiStatusError:
+            return False
+        return True
+
     if backend.kind == "real":
         wait_for(established, timeout=30, what=f"CRD {crd_name} established")
+        wait_for(servable, timeout=30, what=f"{crd_name} served")

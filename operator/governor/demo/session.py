@@ -22,7 +22,7 @@ import yaml
 from governor.actuate.workloads import workload_name
 from governor.alerting import AlertEngine, AlertingHook, DictConfigReader, Notifier, ReceiverRegistry
 from governor.controller.app import Controller
-from governor.demo import backends, story
+from governor.demo import backends, report, story
 from governor.demo.client import KubeClient
 from governor.demo.live import LiveWorld, Notification
 from governor.demo.operator_thread import OperatorThread
@@ -66,6 +66,7 @@ class Outcome:
     alerts: list[dict[str, Any]] = field(default_factory=list)
     ledger: Ledger = field(default_factory=Ledger)
     specs: tuple[ServiceSpec, ...] = ()
+    story_seconds: float = 0.0  # simulated seconds the load story was laid out over
     operator_error: BaseException | None = None
 
 
@@ -101,31 +102,43 @@ class DemoSession:
         self.docs = [dict(d) for d in options.services] or [story.demo_service()]
         self.specs = tuple(parse_service(d) for d in self.docs)
         self.outcome = Outcome(specs=self.specs)
+        self._began = time.monotonic()
 
     def run(self) -> Outcome:
         startup = self._startup_wall()
+        self._began = time.monotonic()
+        kind, _ = backends.resolve(self.options.cluster)
+        what = "the real control plane (etcd, kube-apiserver, …, KWOK)" if kind == "real" else "the Kubernetes emulator"
+        self._setup(f"starting {what}")
         with backends.open_backend(self.options.cluster, startup) as backend, LiveWorld(self.specs) as world:
+            self._setup(f"{backend.kind} API up at {backend.url}; simulated model servers up")
             client = backend.client
             if CRD.exists():
                 for doc in load_manifests([CRD]):
                     client.apply(doc)
                 backends.wait_established(backend, "inferenceservices.governor.dev")
+                self._setup("CRD inferenceservices.governor.dev established")
             backends.prepare(backend, self.docs, startup)
             clock = story.SimClock(self.options.speed)
             operator = OperatorThread(self._controller(backend, world, clock))
             try:
                 operator.start()
+                self._setup("operator started (Kopf handlers, control loop, alerting)")
                 clock.origin = time.time()
                 for doc in self.docs:
                     client.apply(doc)
                 start = {"api": backend.url, "cluster": backend.kind, "backend": backend.description}
                 self.sink("start", {**start, "services": [str(s.key) for s in self.specs]})
+                self._setup(f"services applied; waiting for the first replica to be Ready ({startup:.1f} s start-up)")
                 self._drive(client, world, operator, clock, backend.ready_split)
             finally:
                 operator.stop()
             self._drain(client, world)
             self.outcome.operator_error = operator.error
         return self.outcome
+
+    def _setup(self, step: str) -> None:
+        self.sink("setup", {"step": step, "elapsed_s": round(time.monotonic() - self._began, 1)})
 
     def _startup_wall(self) -> float:
         startup = self.options.startup_seconds
@@ -181,6 +194,11 @@ class DemoSession:
             objects = {s.key: self._read(client, s) for s in self.specs}
             if story_start is None and any(o[0] for o in objects.values()):
                 story_start = t_sim
+                self.outcome.story_seconds = total_sim - story_start
+                self._setup(
+                    f"first replica Ready; the story begins ({report.clock(self.outcome.story_seconds)} simulated)"
+                )
+                self.sink("story", {"start": story_start, "simulated_seconds": self.outcome.story_seconds})
             begun = t_sim - story_start if story_start is not None else 0.0
             offered, phase = opts.scenario.at(begun, total_sim - (story_start or 0.0))
             for spec in self.specs:
