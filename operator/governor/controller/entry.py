@@ -49,7 +49,7 @@ def build_controller(
 
     metrics = metrics if metrics is not None else OperatorMetrics()
     source = build_source(settings, KubePodLister(api), on_scrape_rejected=metrics.count_scrape_rejected)
-    hook, notifier = build_alerting(api, settings.alerting)
+    hook, notifier = build_alerting(api, settings.alerting, metrics.registry)
     return Controller(
         api=api,
         settings=settings.operator,

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from prometheus_client import CollectorRegistry
+
 from governor.actuate.kube import ApiError, KubeApi, api_path
 from governor.alerting import AlertEngine, AlertingHook, Notifier, ReceiverRegistry
 from governor.settings import AlertingSettings
@@ -62,8 +64,11 @@ class KubeConfigReader:
             raise
 
 
-def build_alerting(api: KubeApi, settings: AlertingSettings) -> tuple[AlertingHook, Notifier]:
-    """The alerting hook for the control loop and the notifier whose lifecycle the controller runs."""
+def build_alerting(
+    api: KubeApi, settings: AlertingSettings, metrics_registry: CollectorRegistry
+) -> tuple[AlertingHook, Notifier]:
+    """The alerting hook for the control loop and the notifier whose lifecycle the controller runs; the
+    notifier's delivery metrics go on ``metrics_registry`` (the one the operator serves on /metrics)."""
     registry = ReceiverRegistry(KubeConfigReader(api), settings.receivers_namespace, settings.receivers_configmap)
-    notifier = Notifier(registry, queue_limit=settings.queue_limit)
+    notifier = Notifier(registry, queue_limit=settings.queue_limit, registry=metrics_registry)
     return AlertingHook(AlertEngine(registry, notifier), registry), notifier

@@ -22,6 +22,7 @@ import yaml
 from governor.actuate.workloads import workload_name
 from governor.alerting import AlertEngine, AlertingHook, DictConfigReader, Notifier, ReceiverRegistry
 from governor.controller.app import Controller
+from governor.controller.metrics import OperatorMetrics
 from governor.demo import backends, report, story
 from governor.demo.client import KubeClient
 from governor.demo.live import LiveWorld, Notification
@@ -156,11 +157,13 @@ class DemoSession:
             }
         )
         registry = ReceiverRegistry(reader, story.RECEIVERS_NAMESPACE, story.RECEIVERS_CONFIGMAP)
-        notifier = Notifier(registry, queue_limit=self.settings.alerting.queue_limit)
+        metrics = OperatorMetrics()  # the operator's own registry, as in governor run (delivery metrics included)
+        notifier = Notifier(registry, queue_limit=self.settings.alerting.queue_limit, registry=metrics.registry)
         controller = Controller(
             api=backend.api,
             settings=self.settings.operator,
             metrics_source=source,
+            metrics=metrics,
             policy=story.demo_policy(),
             hook=AlertingHook(AlertEngine(registry, notifier), registry),
             connection=backend.connection,
