@@ -173,7 +173,7 @@ def scope_problems(template: str, namespace: str, service: str) -> list[str]:
         return [f"is not valid PromQL: {str(exc).splitlines()[0]}"]
     problems: list[str] = []
     selectors = 0
-    for node in _walk(tree):
+    for node in walk(tree):
         if isinstance(node, promql_parser.VectorSelector):
             selectors += 1
             problems.extend(_selector_problems(node, namespace))
@@ -210,14 +210,15 @@ def _subquery_problems(node: Any) -> Iterator[str]:
         yield f"a subquery has an offset beyond {_duration(MAX_LOOKBACK)}"
 
 
-def _walk(node: Any) -> Iterator[Any]:
+def walk(node: Any) -> Iterator[Any]:
+    """Every node of a ``promql_parser`` tree, the root first."""
     yield node
     for attr in ("expr", "param", "lhs", "rhs", "vector_selector"):
         child = getattr(node, attr, None)
         if child is not None and not isinstance(child, str | int | float):
-            yield from _walk(child)
+            yield from walk(child)
     for arg in getattr(node, "args", None) or ():
-        yield from _walk(arg)
+        yield from walk(arg)
 
 
 def _duration(value: timedelta) -> str:

@@ -10,8 +10,7 @@ matchers is refused.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import promql_parser
 import pytest
@@ -23,7 +22,7 @@ from governor.metrics.queries import DEFAULT_DCGM_SELECTOR, DEFAULT_POD_LABELS_S
 from governor.metrics.rules import rules_file
 from governor.metrics.rules_entry import add_arguments, render
 from governor.model import ServiceKey
-from governor.model.promql import UnsafeQuery
+from governor.model.promql import UnsafeQuery, walk
 from governor.settings import PrometheusSettings, Settings, SettingsError
 
 Matcher = tuple[str, str, str]  # (label, op, value)
@@ -35,20 +34,10 @@ class NoPods:
         return ()
 
 
-def _walk(node: Any) -> Iterator[Any]:
-    yield node
-    for attr in ("expr", "param", "lhs", "rhs", "vector_selector"):
-        child = getattr(node, attr, None)
-        if child is not None and not isinstance(child, str | int | float):
-            yield from _walk(child)
-    for arg in getattr(node, "args", None) or ():
-        yield from _walk(arg)
-
-
 def selectors(expr: str) -> dict[str, list[set[Matcher]]]:
     """Every series selector of ``expr``: metric name → the matcher sets it is read with."""
     out: dict[str, list[set[Matcher]]] = {}
-    for node in _walk(promql_parser.parse(expr)):
+    for node in walk(promql_parser.parse(expr)):
         if isinstance(node, promql_parser.VectorSelector):
             matchers = {(m.name, OPS[str(m.op)], m.value) for m in node.matchers.matchers}
             out.setdefault(node.name, []).append(matchers)
