@@ -42,6 +42,10 @@ class QueryRejected(GovernorError):
 class QueryClient(Protocol):
     def query(self, expr: str) -> Rows: ...
 
+    def close(self) -> None:
+        """Release connections now (sockets left to a paused garbage collector leak)."""
+        ...
+
 
 class _GcPause:
     """Pause the cyclic garbage collector while a large answer is decoded and sorted.
@@ -109,6 +113,7 @@ class HttpQueryClient:
         session.auth = _auth(settings)
         # No retries: the fallback source answers this tick instead.
         session.mount(settings.url, HTTPAdapter(max_retries=Retry(total=0)))
+        self._session = session
         headers = {"Accept": "application/json", "Accept-Encoding": "gzip" if compress else "identity"}
         self._prometheus = PrometheusConnect(
             url=settings.url.rstrip("/"),
@@ -118,6 +123,9 @@ class HttpQueryClient:
             session=session,
             timeout=settings.timeout_seconds,
         )
+
+    def close(self) -> None:
+        self._session.close()
 
     def query(self, expr: str) -> Rows:
         try:

@@ -83,6 +83,7 @@ class PrometheusSource:
 
     async def aclose(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self.client.close()
 
     async def observe(self, specs: Sequence[ServiceSpec], now: float) -> Mapping[ServiceKey, Observation]:
         jobs = await self._jobs(specs)

@@ -133,6 +133,9 @@ class CountingClient:
             self.queries.append(expr)
         return self.inner.query(expr)
 
+    def close(self) -> None:
+        self.inner.close()
+
 
 async def test_recorded_series_give_the_raw_observation(rules_prometheus: str) -> None:
     raw_client, rec_client = CountingClient(rules_prometheus), CountingClient(rules_prometheus)

@@ -30,6 +30,9 @@ class RecordingClient:
             return [{"metric": {"le": le}, "value": [0, "1"]} for le in ("0.3", "0.5", "1", "+Inf")]
         return []
 
+    def close(self) -> None:
+        return None
+
 
 @pytest.mark.parametrize("preset", list(MetricsPreset))
 async def test_queries_per_tick_do_not_grow(preset: MetricsPreset) -> None:
@@ -62,6 +65,9 @@ async def test_connection_failure_makes_the_whole_tick_unavailable() -> None:
     class Down:
         def query(self, expr: str) -> Rows:
             raise MetricsUnavailable("refused")
+
+        def close(self) -> None:
+            return None
 
     source = PrometheusSource(Down())
     try:

@@ -103,7 +103,7 @@ def fake_prometheus() -> Iterator[str]:
         thread.join(10)
 
 
-def test_answers_errors_and_headers(fake_prometheus: str, tmp_path: Path) -> None:
+def test_answers_errors_and_headers(fake_prometheus: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     vector = {"status": "success", "data": {"resultType": "vector", "result": [
         {"metric": {"namespace": "ml", "service": "a"}, "value": [1.5, "NaN"]}]}}  # fmt: skip
     scalar = {"status": "success", "data": {"resultType": "scalar", "result": [2.0, "7"]}}
@@ -117,6 +117,7 @@ def test_answers_errors_and_headers(fake_prometheus: str, tmp_path: Path) -> Non
     token = tmp_path / "token"
     token.write_text("first\n")
     client = HttpQueryClient(PrometheusSettings(url=fake_prometheus, bearer_token_file=str(token), timeout_seconds=5))
+    request.addfinalizer(client.close)
     assert client.query("v") == vector["data"]["result"]  # type: ignore[index]
     assert client.query("s") == [{"metric": {}, "value": [2.0, "7"]}]
     with pytest.raises(QueryRejected):
@@ -134,5 +135,8 @@ def test_answers_errors_and_headers(fake_prometheus: str, tmp_path: Path) -> Non
 
 def test_unreachable_is_unavailable() -> None:
     client = HttpQueryClient(PrometheusSettings(url="http://127.0.0.1:1", timeout_seconds=2))
-    with pytest.raises(MetricsUnavailable, match="unreachable"):
-        client.query("up")
+    try:
+        with pytest.raises(MetricsUnavailable, match="unreachable"):
+            client.query("up")
+    finally:
+        client.close()

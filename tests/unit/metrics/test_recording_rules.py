@@ -41,6 +41,9 @@ class DetectingClient:
             return [{"metric": {"le": le}, "value": [0, "1"]} for le in ("0.3", "0.5", "1", "+Inf")]
         return []
 
+    def close(self) -> None:
+        return None
+
 
 def all_rules(builder: QueryBuilder) -> dict[str, str]:
     return {r["record"]: r["expr"] for g in rules_file(builder)["groups"] for r in g["rules"]}
