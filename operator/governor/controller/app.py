@@ -50,6 +50,19 @@ class Background(Protocol):
     async def stop(self) -> None: ...
 
 
+class SourceCloser:
+    """Closes the metrics source's connections on the operator's loop when the controller stops."""
+
+    def __init__(self, source: Any) -> None:
+        self.source = source
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        await self.source.aclose()
+
+
 def entry_from_body(body: Mapping[str, Any]) -> Entry:
     """Parse a CR body into a registry entry; an invalid spec becomes an entry with its field errors."""
     meta = body.get("metadata") or {}

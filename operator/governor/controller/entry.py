@@ -22,7 +22,7 @@ import kubernetes
 
 from governor import package_version
 from governor.actuate.kube import ApiError, KubernetesApi
-from governor.controller.app import Controller
+from governor.controller.app import Controller, SourceCloser
 from governor.controller.handlers import build_registry
 from governor.controller.logs import configure_logging
 from governor.controller.metrics import OperatorMetrics
@@ -56,7 +56,7 @@ def build_controller(
         metrics_source=source,
         metrics=metrics,
         hook=hook,
-        background=(notifier,),
+        background=(notifier, SourceCloser(source)),
         peering=peering,
     )
 

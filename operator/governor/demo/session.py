@@ -21,7 +21,7 @@ import yaml
 
 from governor.actuate.workloads import workload_name
 from governor.alerting import AlertEngine, AlertingHook, DictConfigReader, Notifier, ReceiverRegistry
-from governor.controller.app import Controller
+from governor.controller.app import Controller, SourceCloser
 from governor.controller.metrics import OperatorMetrics
 from governor.demo import backends, report, story
 from governor.demo.client import KubeClient
@@ -69,19 +69,6 @@ class Outcome:
     specs: tuple[ServiceSpec, ...] = ()
     story_seconds: float = 0.0  # simulated seconds the load story was laid out over
     operator_error: BaseException | None = None
-
-
-class SourceCloser:
-    """Closes the metrics source's HTTP session on the operator's loop when the controller stops."""
-
-    def __init__(self, source: Any) -> None:
-        self.source = source
-
-    async def start(self) -> None:
-        return None
-
-    async def stop(self) -> None:
-        await self.source.aclose()
 
 
 def load_manifests(paths: Sequence[Path]) -> list[dict[str, Any]]:

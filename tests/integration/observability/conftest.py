@@ -26,11 +26,11 @@ from prometheus_client import CollectorRegistry
 
 from governor.alerting import AlertEngine, AlertingHook, DictConfigReader, Notifier, ReceiverRegistry
 from governor.alerting.config import CONFIG_KEY
+from governor.controller.app import SourceCloser
 from governor.controller.metrics import OperatorMetrics
 from governor.demo.client import KubeClient, wait_for
 from governor.demo.emulator import EmulatorThread
 from governor.demo.servers import LatencyDistribution, Load, SimulatedModelServer
-from governor.demo.session import SourceCloser
 from governor.demo.standins import DeploymentStandIn
 from governor.metrics.build import build_source
 from governor.model import ServiceKey
