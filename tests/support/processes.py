@@ -17,7 +17,7 @@ from pathlib import Path
 
 from governor.demo.control_plane import free_port, stop  # one implementation for the tests and the demo
 
-__all__ = ["free_port", "require_binary", "running", "stop", "wait_http_ok"]
+__all__ = ["free_port", "http_get", "require_binary", "running", "stop", "wait_http_ok"]
 
 
 def require_binary(name: str) -> str:
@@ -25,6 +25,16 @@ def require_binary(name: str) -> str:
     if path is None:
         raise RuntimeError(f"{name} is not installed; run scripts/setup.sh test (installs Debian's package)")
     return path
+
+
+def http_get(port: int, path: str) -> tuple[int, str]:
+    """``(status, body)`` of a GET on 127.0.0.1:``port``, error statuses included."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, exc.read().decode()
 
 
 def wait_http_ok(url: str, timeout: float = 20.0, proc: subprocess.Popen[bytes] | None = None) -> None:

@@ -6,8 +6,6 @@ precision, SLO attainment, firing alerts — and a deleted InferenceService's se
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,7 +15,7 @@ from governor.model import ServiceKey
 from tests.integration.controller.test_control_loop import Overloaded
 from tests.integration.controller.test_owned import NS, service
 from tests.support.kube import KubeHarness
-from tests.support.processes import free_port
+from tests.support.processes import free_port, http_get
 
 CHAT = {"namespace": NS, "service": "chat"}
 
@@ -46,15 +44,6 @@ class FiringHook:
         return None
 
 
-def _get(port: int, path: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        with exc:
-            return exc.code, exc.read().decode()
-
-
 def test_service_gauges_follow_the_loop_and_go_with_the_service(kube: KubeHarness) -> None:
     metrics, port = OperatorMetrics(), free_port()
 
@@ -74,9 +63,9 @@ def test_service_gauges_follow_the_loop_and_go_with_the_service(kube: KubeHarnes
         assert value("governor_service_precision", precision="bf16") == 1
         assert value("governor_service_alerts", alertname="SLOErrorBudgetBurn", severity="critical") == 1
         assert value("governor_service_alerts", alertname="HighQueue", severity="warning") is None, "pending"
-        assert _get(port, "/readyz") == (200, "ok: active: ticking\n")
-        assert _get(port, "/healthz")[0] == 200
-        status, page = _get(port, "/metrics")
+        assert http_get(port, "/readyz") == (200, "ok: active: ticking\n")
+        assert http_get(port, "/healthz")[0] == 200
+        status, page = http_get(port, "/metrics")
         assert (
             status == 200 and 'governor_service_precision{namespace="ml",precision="bf16",service="chat"} 1.0' in page
         )
@@ -85,5 +74,5 @@ def test_service_gauges_follow_the_loop_and_go_with_the_service(kube: KubeHarnes
         kube.wait_for(lambda: value("governor_service_replicas") is None, what="the series removed")
         assert value("governor_service_desired_replicas") is None
         assert value("governor_service_alerts", alertname="SLOErrorBudgetBurn", severity="critical") is None
-        assert 'service="chat"' not in _get(port, "/metrics")[1]
+        assert 'service="chat"' not in http_get(port, "/metrics")[1]
     assert metrics.server is None, "the operator's stop closes the port it opened"

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
 from prometheus_client import CollectorRegistry, Counter
 
 from governor.controller.health import MIN_STALE_SECONDS, STARTUP_GRACE_SECONDS, Health, Server, serve
+from tests.support.processes import http_get
 
 
 class Clock:
@@ -99,22 +98,13 @@ def server(health: Health) -> Iterator[tuple[Server, CollectorRegistry]]:
         running.close()
 
 
-def _get(port: int, path: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        with exc:
-            return exc.code, exc.read().decode()
-
-
 def test_probes_and_metrics_over_http(server: tuple[Server, CollectorRegistry], health: Health) -> None:
     running, _ = server
-    assert _get(running.port, "/readyz") == (503, "failing: no tick yet\n")
-    assert _get(running.port, "/healthz")[0] == 200
+    assert http_get(running.port, "/readyz") == (503, "failing: no tick yet\n")
+    assert http_get(running.port, "/healthz")[0] == 200
     health.turned(active=False)
-    assert _get(running.port, "/readyz") == (200, "ok: standing by: another replica is active (Kopf peering)\n")
-    status, body = _get(running.port, "/metrics")
+    assert http_get(running.port, "/readyz") == (200, "ok: standing by: another replica is active (Kopf peering)\n")
+    status, body = http_get(running.port, "/metrics")
     assert status == 200 and "governor_ticks_total 1.0" in body
 
 
