@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from governor.sim.entry import run_all
+from governor.sim.policies import POLICIES
 from governor.sim.report import Summary, as_json, configurations, summarize, table
-from governor.sim.scenarios import POLICIES, build_scenario
+from governor.sim.scenarios import build_scenario
 
 SCENARIOS = ("diurnal", "flash-inplace", "flash-rolling", "heavy-tailed", "trace")
 

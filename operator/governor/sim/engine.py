@@ -40,6 +40,7 @@ class RunResult:
     minute_hist: np.ndarray  # (minutes, bins) for p99 over time
     gpu_seconds: float
     quality_mean: float  # time-weighted relative quality of the precision served
+    served_quality: float  # request-weighted: mean relative quality of the precision each request was served at
     quality_min: float  # lowest relative quality any serving pod had
     swaps: int
     swap_times: tuple[float, ...]  # when the desired precision changed
@@ -75,6 +76,8 @@ class _Run:
         self._mix: list[tuple[float, float]] = []
         self._quality_now = 1.0
         self.quality_floor_seen = 1.0  # lowest relative quality any serving pod ever had
+        self._served_quality_now = 1.0  # relative quality of a request served now (capacity-weighted)
+        self.quality_served = 0.0  # sum over served requests of the relative quality that served them
 
     def view(self, t: int) -> View:
         lo = max(0, t - 5)
@@ -109,6 +112,8 @@ class _Run:
         total = sum(capacity.values())
         self._capacity = total
         self._mix = [(rate / total, physics[p].service_time_s) for p, rate in capacity.items()] if total > 0 else []
+        if total > 0:
+            self._served_quality_now = sum(rate / total * physics[p].quality for p, rate in capacity.items())
         serving = self.fleet.serving_pods(t)
         qualities = [physics[p.precision].quality for p in serving]
         self._quality_now = float(np.mean(qualities)) if qualities else math.nan
@@ -126,6 +131,7 @@ class _Run:
         row = self.telemetry.hist_row(t)
         outcome = self.queue.step(t, float(self.scenario.arrivals.counts[t]), self._capacity, self._mix, row)
         self.hist += row
+        self.quality_served += outcome.served * self._served_quality_now
         self.minute_hist[t // 60] += row
         self.minute_hist[t // 60, DROPPED_BIN] += outcome.dropped
         service_s = sum(share * s for share, s in self._mix) if self._mix else 0.0
@@ -158,6 +164,7 @@ class _Run:
             minute_hist=self.minute_hist,
             gpu_seconds=float(self.alive.sum()),
             quality_mean=float(quality.mean()) if quality.size else 1.0,
+            served_quality=self.quality_served / self.queue.served if self.queue.served > 0 else 1.0,
             quality_min=self.quality_floor_seen,
             swaps=self.swaps,
             swap_times=tuple(self.swap_times),

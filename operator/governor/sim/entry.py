@@ -16,9 +16,10 @@ import time
 from pathlib import Path
 
 from governor.sim.engine import RunResult, simulate
+from governor.sim.policies import POLICIES, build_controller
 from governor.sim.report import as_json, configurations, plot, summarize, table
 from governor.sim.scenario import Scenario
-from governor.sim.scenarios import POLICIES, SCENARIOS, build_controller, build_scenario
+from governor.sim.scenarios import SCENARIOS, build_scenario
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -29,6 +29,7 @@ class Summary:
     gpu_hours: float
     quality_lost: float  # 1 - time-weighted relative quality
     quality_min: float
+    served_quality: float  # request-weighted relative quality of the precision that served each request
     swaps_per_hour: float  # swaps ÷ run length: extrapolated for runs shorter than an hour
     swaps: int
     max_swaps_in_an_hour: int  # most swaps inside any sliding 3600 s window
@@ -58,6 +59,7 @@ def summarize(result: RunResult) -> Summary:
         gpu_hours=result.gpu_seconds / 3600.0,
         quality_lost=1.0 - result.quality_mean,
         quality_min=result.quality_min,
+        served_quality=result.served_quality,
         swaps_per_hour=result.swaps / hours,
         swaps=result.swaps,
         max_swaps_in_an_hour=max_in_window(result.swap_times, 3600.0),

@@ -28,6 +28,11 @@ class Scenario:
     timeout_s: float = 60.0  # clients give up after waiting this long in the queue
     scrape_s: int = 15
     rate_window_s: int = 60
+    # Seconds of load played before the measured run, with nobody deciding, so that every
+    # policy starts from a warmed steady state (full metric windows, a settled queue).
+    warmup_s: int = 120
+    # Arrival rate of that warm-up (None: the mean of the run's first minute).
+    warmup_rate: float | None = None
 
     @property
     def slo_latency_s(self) -> float:

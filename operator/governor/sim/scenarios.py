@@ -35,24 +35,13 @@ from governor.sim.arrivals import (
     step_rate,
     trace_arrivals,
 )
-from governor.sim.baselines import (
-    PROVISION_UTILIZATION,
-    GovernorController,
-    OracleController,
-    PrecisionOnlyController,
-    static_lowest,
-    static_peak,
-)
-from governor.sim.control import Controller
-from governor.sim.hpa import HpaBehavior, HpaController
-from governor.sim.kpa import KpaController, KpaDecider, KpaSpec
+from governor.sim.baselines import PROVISION_UTILIZATION
 from governor.sim.scenario import Scenario
 
 SERVICE_TIME_S = 4.0
 SLOTS = 16
 DEFAULT_TRACE = Path(__file__).resolve().parents[3] / ".." / "shared" / "traces" / "azure-llm-2023-conv.csv"
 SCENARIOS = ("diurnal", "flash-inplace", "flash-rolling", "heavy-tailed", "trace", "step", "smoke")
-POLICIES = ("governor", "hpa", "hpa-concurrency", "kpa", "static-peak", "static-lowest", "precision-only", "oracle")
 
 
 def service_spec(name: str, max_replicas: int, in_place: bool, startup_s: float = 90.0) -> ServiceSpec:
@@ -142,28 +131,3 @@ def _smoke(rng: np.random.Generator, duration: int) -> Scenario:
     arrivals = Arrivals(poisson_counts(rate, rng), "smoke: 12 req/s, ×3 for a third of the run")
     spec = service_spec("smoke", max_replicas=10, in_place=True, startup_s=30.0)
     return Scenario("smoke", arrivals.description, arrivals, spec, _initial(12.0), SERVICE_TIME_S, SLOTS)
-
-
-def build_controller(name: str, scenario: Scenario) -> Controller:
-    """A fresh controller of the named policy, configured for ``scenario``."""
-    spec = scenario.spec
-    target_concurrency = 0.7 * scenario.slots
-    if name == "hpa":
-        return HpaController("gpu", 70.0, HpaBehavior(Behavior(), spec.min_replicas, spec.max_replicas))
-    if name == "hpa-concurrency":
-        behavior = HpaBehavior(Behavior(), spec.min_replicas, spec.max_replicas)
-        return HpaController("concurrency", target_concurrency, behavior, name="hpa-concurrency")
-    if name == "kpa":
-        decider = KpaDecider(KpaSpec(target=target_concurrency))
-        return KpaController(decider, spec.min_replicas, spec.max_replicas, scenario.slots, 0.7)
-    if name == "static-peak":
-        return static_peak(scenario)
-    if name == "static-lowest":
-        return static_lowest(scenario)
-    if name == "precision-only":
-        return PrecisionOnlyController(scenario.replicas_for(scenario.arrivals.mean_rate, PROVISION_UTILIZATION))
-    if name == "oracle":
-        return OracleController(scenario)
-    if name == "governor":
-        return GovernorController(spec, scenario.initial_replicas)
-    raise ValueError(f"unknown policy {name!r}; known: {', '.join(POLICIES)}")

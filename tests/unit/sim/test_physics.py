@@ -13,9 +13,10 @@ from governor.sim.arrivals import Arrivals, diurnal_rate, gamma_renewal_counts, 
 from governor.sim.control import Command, View
 from governor.sim.engine import simulate
 from governor.sim.fleet import Fleet, FleetConfig, VariantPhysics
+from governor.sim.policies import build_controller
 from governor.sim.queueing import CohortQueue
 from governor.sim.scenario import Scenario
-from governor.sim.scenarios import build_controller, build_scenario, service_spec
+from governor.sim.scenarios import build_scenario, service_spec
 
 PHYSICS = {
     Precision.BF16: VariantPhysics(Precision.BF16, 4.0, 4.0, 1.0, in_place=True),
