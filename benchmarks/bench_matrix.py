@@ -106,7 +106,7 @@ def print_cell(cell: Cell) -> None:
         s = run.summary
         mark = " (ablation)" if name in ABLATIONS else " (bound)" if name in BOUNDS else ""
         print(
-            f"  {name + mark:<26} violating {s.violations:8.0f}  GPU-h {s.gpu_hours:6.2f}  "
+            f"  {name + mark:<26} violating {round(s.violations):8d}  GPU-h {s.gpu_hours:6.2f}  "
             f"served q. {s.served_quality:.4f}  swaps {s.swaps:2d}"
         )
 
@@ -182,6 +182,14 @@ def as_json(cells: list[Cell], verdicts: list[Verdict]) -> dict[str, object]:
     }
 
 
+def _plain(value: object) -> object:
+    """numpy scalars as Python numbers, for json."""
+    item = getattr(value, "item", None)
+    if item is None:
+        raise TypeError(f"{type(value).__name__} is not JSON serializable")
+    return item()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
     started = time.monotonic()
@@ -195,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print_verdicts(verdicts)
     print(f"{len(cells)} cells in {time.monotonic() - started:.0f} s")
     if args.json is not None:
-        args.json.write_text(json.dumps(as_json(cells, verdicts), indent=2))
+        args.json.write_text(json.dumps(as_json(cells, verdicts), indent=2, default=_plain))
     return 0 if all(v.passed for v in verdicts) else 1
 
 

@@ -233,7 +233,7 @@ def fewer_than_best_hpa(factor: float, cost: bool) -> Check:
         gov, them = cell.runs["governor"].summary, hpa.summary
         ratio = times_fewer(them.violations, gov.violations)
         ok = ratio >= factor and (not cost or gov.gpu_hours <= them.gpu_hours)
-        detail = f"{gov.violations:.0f} vs {them.policy} {them.violations:.0f} ({ratio:.1f}×)"
+        detail = f"{whole(gov.violations)} vs {them.policy} {whole(them.violations)} ({ratio:.1f}×)"
         detail += f", GPU-h {gov.gpu_hours:.2f} vs {them.gpu_hours:.2f}"
         return CellCheck(cell.key, ratio, ok, detail)
 
@@ -249,7 +249,7 @@ def _capture(cell: Cell) -> CellCheck:
         return missing
     gov, bound = cell.runs["governor"].summary.violations, cell.runs["clairvoyant"].summary.violations
     share = captured(hpa.summary.violations, gov, bound)
-    detail = f"{hpa.summary.policy} {hpa.summary.violations:.0f} → governor {gov:.0f}, clairvoyant {bound:.0f}"
+    detail = f"{hpa.summary.policy} {whole(hpa.summary.violations)} → governor {whole(gov)}, clairvoyant {whole(bound)}"
     return CellCheck(cell.key, share, share >= 0.8, f"{share:.0%} captured ({detail})")
 
 
