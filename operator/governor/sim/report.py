@@ -6,6 +6,7 @@ requests (client timeout) are violations. Requests still queued at the end are l
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,7 +141,7 @@ def plot(scenario: Scenario, results: list[RunResult], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(4, 1, figsize=(11, 12), sharex=True)
+    fig, axes = plt.subplots(4, 1, figsize=(13, 12), sharex=True)
     minutes = np.arange(scenario.arrivals.duration_s) / 60.0
     load = scenario.arrivals.counts.astype(float)
     axes[0].plot(minutes, np.convolve(load, np.ones(15) / 15, mode="same"), color="black")
@@ -158,9 +159,9 @@ def plot(scenario: Scenario, results: list[RunResult], path: Path) -> None:
     axes[3].set_ylabel("p99 per minute (s)")
     axes[3].axhline(scenario.slo_latency_s, color="grey", linestyle="--", linewidth=0.8)
     axes[3].set_xlabel("minutes")
-    axes[1].legend(loc="upper left", fontsize=7, ncol=5)
-    axes[2].legend(loc="lower left", fontsize=7, ncol=3)
-    fig.suptitle(f"{scenario.name}: {scenario.description}", fontsize=9)
+    for panel in (axes[1], axes[2]):  # outside the axes, so nine rows hide no line
+        panel.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, borderaxespad=0.0)
+    fig.suptitle(textwrap.fill(f"{scenario.name}: {scenario.description}", 140), fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
