@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import math
+from pathlib import Path
+from types import ModuleType
 
+import numpy as np
 import pytest
 
 from governor.sim.matrix import (
@@ -208,3 +213,26 @@ def test_one_real_cell_runs_every_named_policy_on_the_same_arrivals() -> None:
     assert peak.swap_log == () and peak.steady_replicas > 0 and peak.initial_precision == "bf16"
     assert result.quality["int4"] < result.quality["fp8"] < result.quality["bf16"]
     assert "swap_log" in result.runs["governor"].as_dict()
+
+
+def _bench_script() -> ModuleType:
+    path = Path(__file__).resolve().parents[3] / "benchmarks" / "bench_matrix.py"
+    spec = importlib.util.spec_from_file_location("bench_matrix", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_benchmark_script_parses_seeds_and_writes_json_with_every_verdict() -> None:
+    bench = _bench_script()
+    assert bench.seed_list("0-2,7") == [0, 1, 2, 7]
+    quick = bench.parse(["--quick", "--scenarios", "flash-inplace,trace"])
+    assert quick.seeds == [0, 1, 2] and quick.rates == (40.0,)
+    cells = [flash(0, 1000, 10), cell("trace", 0, run("governor", 5, 10.0), run("kpa", 1, 9.0), rate=20.0)]
+    text = json.dumps(bench.as_json(cells, judge(cells)), default=bench._plain)
+    report = json.loads(text)
+    assert len(report["cells"]) == 2 and report["cells"][1]["rate"] == 20.0
+    dominated = next(t for t in report["targets"] if t["promise"].startswith("no baseline"))
+    assert dominated["failing"] == [{"cell": "trace seed 0 @ 20 req/s", "detail": "dominated by kpa"}]
+    assert json.loads(json.dumps({"n": np.int64(3)}, default=bench._plain)) == {"n": 3}
