@@ -1,9 +1,10 @@
 """The one interface every simulated controller implements, and what it may look at.
 
 Governor and every baseline get the same ``View`` each time their sync period comes round
-and answer with a ``Command`` (desired replicas and precision). Only the reactive oracle and
-the clairvoyant bound are meant to read ``View.truth``; every other controller reads the lagged ``observation`` and
-the fleet's Kubernetes-visible state (pod counts and readiness), as it would in a cluster.
+and answer with a ``Command`` (desired replicas and precision). Only the reactive oracle, the
+clairvoyant bound and KPA (its queue-proxy concurrency) are meant to read ``View.truth``;
+every other controller reads the lagged ``observation`` and the fleet's Kubernetes-visible
+state (pod counts and readiness), as it would in a cluster.
 """
 
 from __future__ import annotations

@@ -193,9 +193,9 @@ class HpaController:
 
     def describe(self) -> str:
         what = (
-            f"Pods metric DCGM_FI_DEV_GPU_UTIL, averageValue {self.target:g} (%)"
+            f"Pods metric DCGM_FI_DEV_GPU_UTIL, averageValue {self.target:g} (%; saturates at 100 %)"
             if self.metric == "gpu"
-            else f"Pods metric requests running+waiting, averageValue {self.target:g} per pod"
+            else f"Pods metric requests running+waiting, averageValue {self.target:g} per pod (0.7 × slots)"
         )
         return f"HPA autoscaling/v2: {what}; default behavior, sync 15 s, tolerance 10%"
 
