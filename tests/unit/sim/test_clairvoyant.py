@@ -17,7 +17,7 @@ from governor.sim.scenarios import build_scenario, service_spec
 
 
 def violations(result: RunResult) -> float:
-    return result.arrived - result.queued_at_end - result.within_slo
+    return result.queued_at_start + result.arrived - result.queued_at_end - result.within_slo
 
 
 @pytest.mark.parametrize("window", [1, 3, 10, 40])
