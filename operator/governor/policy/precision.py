@@ -38,6 +38,7 @@ class LadderChoice:
     headroom_since: float | None
     new_swap: bool = False  # a swap starts with this decision
     max_unavailable: int | None = None  # pods a rolling swap may restart at once (None: one at a time)
+    prepare_replicas: int | None = None  # replicas to have ready before a step up may start
 
 
 @dataclass(frozen=True)
@@ -215,7 +216,11 @@ def _step_down(
     ready_capacity = view.ready * view.capacity_ref * served_tp
     deficit = view.arrival_now > cfg.swap_deficit_factor * ready_capacity
     ratio = lower.relative_throughput / served_tp
-    fast = breaching is not None and deficit and _pays_off(relief, loss, ratio, spec.startup_seconds)
+    # The swap must carry most of the load on the pods ready now; otherwise new replicas are
+    # needed anyway, and the swap only costs a reload now and a step back up later.
+    carried = view.ready * view.capacity_ref * lower.relative_throughput
+    closes = carried >= cfg.swap_relief_share * view.arrival_now
+    fast = breaching is not None and deficit and closes and _pays_off(relief, loss, ratio, spec.startup_seconds)
     if not (short or fast):
         return None
     gain = lower.relative_throughput / served_tp - 1.0
@@ -250,7 +255,7 @@ def _carrying(spec: ServiceSpec, view: View, lower: Variant, cfg: PolicyConfig) 
     while True:
         need = solve(latency_query(spec, view, variant.relative_throughput, cfg))
         further = down.get(variant.precision)
-        share = cfg.rolling_fit_share if swap_mode(variant) is SwapMode.ROLLING else 1.0
+        share = cfg.rolling_fit_share if swap_mode(variant) is SwapMode.ROLLING else cfg.in_place_fit_share
         if need is None or need <= spec.max_replicas * share or further is None:
             return variant, need
         variant = further
@@ -299,14 +304,22 @@ def _pays_off(relief: float, loss: float, ratio: float, startup: float) -> bool:
 def _step_up(
     spec: ServiceSpec, state: PolicyState, view: View, now: float, cfg: PolicyConfig, higher: Variant | None
 ) -> LadderChoice:
+    """Step up after sustained headroom, but only onto capacity that is already there.
+
+    The target is the highest-quality rung (at or below ``preferred``) that would run below
+    ``step_up_utilization`` of its capacity at maxReplicas, so a fleet back from a burst
+    returns in one swap rather than one rung at a time. A higher precision serves less per
+    replica: the swap starts only once the replicas it needs at that precision (the latency
+    need, grown by the share an in-place swap takes out of service) are ready; until then the
+    choice asks for them (``prepare_replicas``) and keeps the precision served.
+    """
     served = state.precision
     if higher is None or view.arrival_plan is None or view.capacity_ref is None or breach(spec, view):
         return LadderChoice(served, None, None)
-    _, _, loss = swap_cost(spec, higher, spec.max_replicas, cfg)
-    capacity = spec.max_replicas * view.capacity_ref * higher.relative_throughput * (1.0 - loss)
-    usage = view.arrival_plan / capacity if capacity > 0.0 else math.inf
-    if usage >= cfg.step_up_utilization:
+    best = _highest_with_headroom(spec, view, higher, cfg)
+    if best is None:
         return LadderChoice(served, None, None)
+    target, usage = best
     since = state.headroom_since if state.headroom_since is not None else now
     dwell = spec.precision.min_dwell_seconds
     if now - since < cfg.headroom_seconds:
@@ -315,11 +328,46 @@ def _step_up(
         return LadderChoice(served, None, since)
     if not _budget_left(state, now, cfg):
         return LadderChoice(served, None, since)
-    why = (
-        f"headroom: {higher.precision} would run at {usage:.0%} of its capacity at {spec.max_replicas} replicas "
-        f"for {now - since:.0f} s; stepping up from {served}"
+    needed = _step_up_replicas(spec, view, target, state.replicas, cfg)
+    if needed is None or needed > spec.max_replicas:
+        return LadderChoice(served, None, since)
+    headroom = (
+        f"headroom: {target.precision} would run at {usage:.0%} of its capacity at {spec.max_replicas} replicas "
+        f"for {now - since:.0f} s"
     )
-    return LadderChoice(higher.precision, why, None, True)
+    if view.ready < needed or state.replicas < needed:
+        why = f"{headroom}; {needed} replicas must be ready at {served} before stepping up ({view.ready} are)"
+        return LadderChoice(served, why, since, prepare_replicas=needed)
+    return LadderChoice(target.precision, f"{headroom}; stepping up from {served}", None, True)
+
+
+def _highest_with_headroom(
+    spec: ServiceSpec, view: View, higher: Variant, cfg: PolicyConfig
+) -> tuple[Variant, float] | None:
+    """The highest-quality rung from ``higher`` up with headroom at maxReplicas, and its usage."""
+    rungs = _rungs_of(spec)
+    best: tuple[Variant, float] | None = None
+    variant: Variant | None = higher
+    while variant is not None:
+        _, _, loss = swap_cost(spec, variant, spec.max_replicas, cfg)
+        capacity = spec.max_replicas * (view.capacity_ref or 0.0) * variant.relative_throughput * (1.0 - loss)
+        usage = (view.arrival_plan or 0.0) / capacity if capacity > 0.0 else math.inf
+        if usage >= cfg.step_up_utilization:
+            break
+        best = (variant, usage)
+        variant = rungs.up.get(variant.precision)
+    return best
+
+
+def _step_up_replicas(spec: ServiceSpec, view: View, target: Variant, replicas: int, cfg: PolicyConfig) -> int | None:
+    """Replicas to have ready before swapping up to ``target``: its latency need, plus the swap's outage."""
+    need = solve(latency_query(spec, view, target.relative_throughput, cfg))
+    if need is None:
+        return None
+    if swap_mode(target) is SwapMode.IN_PLACE:
+        batch = max(1, math.floor(max(need, replicas) * spec.precision.in_place_max_unavailable))
+        need += batch
+    return need
 
 
 def _top_throughput(spec: ServiceSpec) -> float:
