@@ -182,14 +182,17 @@ def _saturated_arrival(
 
     A rate over a one-minute window lags a flash crowd by tens of seconds; a saturated
     fleet serves its capacity, so ``capacity + d(queue)/dt`` shows the arrivals sooner.
-    Not during a precision swap: pods reloading serve nothing, so the queue then grows from
-    the swap's own capacity loss, and reading it as arrivals would chase a phantom surge.
+    Not during a precision swap, nor from a sample taken before it ended: pods reloading serve
+    nothing, so the queue then grows from the swap's own capacity loss, and reading it as
+    arrivals would chase a phantom surge.
     """
     if len(queue_seen) < 2 or capacity is None or util is None or util < cfg.learn_max_utilization:
         return None
     if state.swapping or state.target_precision is not None:
         return None
     (before, at), (after, now) = queue_seen
+    if state.last_swap_at is not None and at <= state.last_swap_at:  # the older sample saw the swap
+        return None
     if after <= before:
         return None
     served = ready * capacity * relative_throughput(spec, state.precision)
