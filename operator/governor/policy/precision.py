@@ -22,7 +22,7 @@ second-guessed. ``Fixed`` mode always returns to ``preferred``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from governor.model.spec import Precision, PrecisionMode, PrecisionSpec, ServiceSpec, SwapMode, Variant
 from governor.policy.config import PolicyConfig
@@ -200,6 +200,11 @@ def _step_down(
     breaching = breach(spec, view)
     if not short and breaching is None:  # the common case: neither rule can fire
         return None
+    # Only the forecast may be short, and replicas are left to add (or still starting): add them
+    # first. A swap takes pods out while it reloads; it pays only for load that is here.
+    forecast_only = short and breaching is None and view.ready < spec.max_replicas
+    if forecast_only and not _short_now(spec, view, _throughput(spec, served), cfg):
+        return None
     lower = step_down_candidate(spec, served)
     if lower is None:
         if short:
@@ -238,6 +243,13 @@ def _step_down(
         spent = swaps_last_hour(state, now)
         return LadderChoice(served, f"{why}; not swapping: {spent} swaps in the last hour (cap)", None)
     return LadderChoice(lower.precision, _with_batch(why, batch), None, True, batch)
+
+
+def _short_now(spec: ServiceSpec, view: View, throughput: float, cfg: PolicyConfig) -> bool:
+    """Would the load here now (no forecast; the backlog drained) need more than maxReplicas?"""
+    now = replace(view, arrival_plan=(view.arrival_now or 0.0) + view.backlog_rate)
+    need = solve(latency_query(spec, now, throughput, cfg))
+    return need is not None and need > spec.max_replicas
 
 
 def _carrying(spec: ServiceSpec, view: View, lower: Variant, cfg: PolicyConfig) -> tuple[Variant, int | None]:

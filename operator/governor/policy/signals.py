@@ -43,6 +43,7 @@ class View:
     attainment: float | None
     arrival_scv: float = 1.0  # learned ca² of arrivals (1.0 until learned)
     queued: float | None = None  # requests waiting now (None when not reported)
+    backlog_rate: float = 0.0  # the queue's drain rate included in arrival_plan (queued / drain seconds)
 
 
 def relative_throughput(spec: ServiceSpec, precision: object) -> float:
@@ -89,9 +90,10 @@ def read(
     if calm_since is not None and now - calm_since >= cfg.calm_seconds:
         forecast = _trim_noise(forecast, arrival_now, scv, cfg)
     drain = min(cfg.backlog_drain_seconds, max(spec.startup_seconds, 1.0))
-    plan = max(arrival_now, forecast) + (queued or 0.0) / drain
+    backlog = (queued or 0.0) / drain
+    plan = max(arrival_now, forecast) + backlog
     view = View(True, 0.0, ready, arrival_now, plan, forecast, capacity, service_time, util, in_flight, p99,
-                attainment, scv if scv is not None else 1.0, queued)  # fmt: skip
+                attainment, scv if scv is not None else 1.0, queued, backlog)  # fmt: skip
     updates = {"forecast": holt, "data_seen_at": now, "data_lost_at": None, "capacity_ref": capacity,
                "service_time": service_time, "queue_seen": queue_seen, "arrival_scv": scv,
                "rate_seen": rate_seen[-2:], "calm_since": calm_since}  # fmt: skip
