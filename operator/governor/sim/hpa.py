@@ -11,7 +11,9 @@ The pure functions follow ``pkg/controller/podautoscaler/replica_calculator.go``
 * object / external metrics: usage ratio times the ready pods, or usage over the per-pod target.
 
 ``HpaBehavior`` applies the v2 ``behavior`` rules (stabilisation windows, Pods / Percent
-policies, selectPolicy), as ``normalizeDesiredReplicasWithBehaviors`` does, every 15 s.
+policies, selectPolicy), as ``normalizeDesiredReplicasWithBehaviors`` does, every 15 s. Like
+``recordInitialRecommendation`` it records the current replica count as its first
+recommendation, so a scale-down stabilisation window holds the starting size at first.
 """
 
 from __future__ import annotations
@@ -129,8 +131,12 @@ class HpaBehavior:
     max_replicas: int = 10
     _recommendations: deque[tuple[float, int]] = field(default_factory=deque)
     _events: deque[tuple[float, int]] = field(default_factory=deque)  # (time, replica change)
+    _seeded: bool = False
 
     def normalize(self, now: float, current: int, desired: int) -> int:
+        if not self._seeded:  # recordInitialRecommendation: the first recommendation is the current size
+            self._recommendations.append((now, current))
+            self._seeded = True
         desired = self._stabilize(now, current, desired)
         if desired > current:
             limit = self._limit(now, current, self.behavior.scale_up, up=True)
@@ -177,7 +183,7 @@ class HpaBehavior:
 
 @dataclass
 class HpaController:
-    """HPA on one per-pod metric: GPU utilisation (DCGM via prometheus-adapter) or concurrency."""
+    """HPA on one per-pod metric: concurrency (running + waiting requests) or GPU utilisation (DCGM)."""
 
     metric: str  # "gpu" | "concurrency"
     target: float  # percent of GPU utilisation, or requests per pod

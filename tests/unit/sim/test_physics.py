@@ -131,7 +131,8 @@ def test_requests_are_conserved_and_timeouts_drop() -> None:
 def test_whole_run_conserves_requests_and_counts_gpu_seconds() -> None:
     counts = np.full(600, 30)
     result = simulate(scenario(counts, replicas=2), Scripted({10: Command(6, Precision.BF16)}))
-    assert result.arrived == pytest.approx(result.served + result.dropped + result.queued_at_end)
+    handled = result.queued_at_start + result.arrived
+    assert handled == pytest.approx(result.served + result.dropped + result.queued_at_end)
     assert result.arrived == counts.sum()
     assert result.gpu_seconds == pytest.approx(2 * 10 + 6 * 590)
 
