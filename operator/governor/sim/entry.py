@@ -3,7 +3,9 @@
 Examples::
 
     governor simulate --scenario flash-inplace
-    governor simulate --trace ../shared/traces/azure-llm-2023-conv.csv --policies governor,hpa,kpa --json
+    governor simulate --scenario mooncake --rate 80
+    governor simulate --trace ../shared/traces/azure-llm-2023-conv.csv --rate 20 --policies governor,kpa --json
+    governor simulate --scenario cold-120
     governor simulate --scenario diurnal --plot diurnal.png --seed 7
 """
 
@@ -15,17 +17,31 @@ import sys
 import time
 from pathlib import Path
 
+from governor.sim.arrivals import TraceError
 from governor.sim.engine import RunResult, simulate
 from governor.sim.policies import POLICIES, build_controller
 from governor.sim.report import as_json, configurations, plot, summarize, table
 from governor.sim.scenario import Scenario
-from governor.sim.scenarios import SCENARIOS, build_scenario
+from governor.sim.scenarios import DEFAULT_TRACE_RATE, SCENARIOS, TRACE_SCENARIOS, build_scenario
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--scenario", choices=SCENARIOS, default="diurnal", help="named load scenario")
-    source.add_argument("--trace", type=Path, help="CSV with a TIMESTAMP column (rescaled to 40 req/s)")
+    source.add_argument(
+        "--trace",
+        type=Path,
+        metavar="PATH",
+        help="replay a trace file: .csv with a TIMESTAMP column (Azure LLM) or .jsonl with timestamp in ms, "
+        "input_length and output_length per line (Mooncake)",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        metavar="REQ_PER_S",
+        help=f"mean arrival rate a trace is rescaled to, keeping its burstiness (default {DEFAULT_TRACE_RATE:g}); "
+        f"only with --trace or --scenario {'|'.join(TRACE_SCENARIOS)}",
+    )
     parser.add_argument("--policies", default=",".join(POLICIES), help=f"comma-separated, from {','.join(POLICIES)}")
     parser.add_argument("--seed", type=int, default=0, help="random seed for the arrivals")
     parser.add_argument("--duration", type=int, help="seconds of simulated time (default: the scenario's)")
@@ -58,9 +74,15 @@ def main(args: argparse.Namespace) -> int:
         given = ", ".join(unknown) or "(none given)"
         print(f"unknown policies: {given}; known: {', '.join(POLICIES)}", file=sys.stderr)
         return 2
+    if args.rate is not None and args.trace is None and args.scenario not in TRACE_SCENARIOS:
+        print(f"--rate applies only to --trace or --scenario {'|'.join(TRACE_SCENARIOS)}", file=sys.stderr)
+        return 2
+    if args.rate is not None and not args.rate > 0:
+        print(f"--rate must be positive, not {args.rate:g}", file=sys.stderr)
+        return 2
     try:
-        scenario = build_scenario(args.scenario, args.seed, args.duration, args.trace)
-    except (ValueError, OSError) as error:
+        scenario = build_scenario(args.scenario, args.seed, args.duration, args.trace, args.rate)
+    except (ValueError, OSError, TraceError) as error:
         print(f"cannot build the scenario: {error}", file=sys.stderr)
         return 2
     results = run_all(scenario, policies, verbose=True)

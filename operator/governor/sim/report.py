@@ -68,10 +68,14 @@ def summarize(result: RunResult) -> Summary:
 
 
 HEADER = (
-    f"{'policy':<16} {'SLO att.':>9} {'violating':>10} {'p99 s':>7} {'GPU-h':>7} {'quality lost':>12} "
-    f"{'swaps':>5} {'max/1h':>6} {'avg/h':>6} {'scale/h':>8}"
+    f"{'policy':<16} {'SLO att.':>9} {'violating':>10} {'p99 s':>7} {'GPU-h':>7} {'served q.':>9} "
+    f"{'quality lost':>12} {'swaps':>5} {'max/1h':>6} {'avg/h':>6} {'scale/h':>8}"
 )
-NOTE = "swaps: started in the run; max/1h: most inside any sliding hour; avg/h: swaps ÷ run length (extrapolated)"
+NOTE = (
+    "served q.: mean relative quality of the precision that served each request; quality lost: 1 - time-weighted\n"
+    "quality of the serving pods; swaps: started in the run; max/1h: most inside any sliding hour;\n"
+    "avg/h: swaps ÷ run length (extrapolated)"
+)
 
 
 def table(summaries: list[Summary]) -> str:
@@ -79,8 +83,8 @@ def table(summaries: list[Summary]) -> str:
     for s in summaries:
         lines.append(
             f"{s.policy:<16} {s.attainment * 100:8.3f}% {s.violations:10.0f} {s.p99_s:7.2f} {s.gpu_hours:7.2f} "
-            f"{s.quality_lost * 100:11.2f}% {s.swaps:5d} {s.max_swaps_in_an_hour:6d} {s.swaps_per_hour:6.2f} "
-            f"{s.scale_actions_per_hour:8.1f}"
+            f"{s.served_quality:9.4f} {s.quality_lost * 100:11.2f}% {s.swaps:5d} {s.max_swaps_in_an_hour:6d} "
+            f"{s.swaps_per_hour:6.2f} {s.scale_actions_per_hour:8.1f}"
         )
     lines.append(NOTE)
     return "\n".join(lines)
@@ -107,28 +111,55 @@ def minute_p99(result: RunResult) -> np.ndarray:
     return np.array([np.nan if v is None else v for v in values])
 
 
+def minute_quality(result: RunResult) -> np.ndarray:
+    """Relative quality served per minute, each second weighted by the requests that arrived in it.
+
+    The run records the serving pods' mean quality per second, not per request served, so
+    this weights those seconds by load: a minute at int4 under a burst counts for more than
+    a quiet one. A minute without arrivals takes the plain mean; one without a serving pod is nan.
+    """
+    n = result.quality.size
+    minutes = -(-n // 60)
+    quality = np.full(minutes * 60, np.nan)
+    quality[:n] = result.quality
+    load = np.zeros(minutes * 60)
+    load[:n] = result.load
+    known = ~np.isnan(quality.reshape(minutes, 60))
+    values = np.where(known, quality.reshape(minutes, 60), 0.0)
+    weight = np.where(known, load.reshape(minutes, 60), 0.0)
+    total, count = weight.sum(axis=1), known.sum(axis=1)
+    weighted = (values * weight).sum(axis=1) / np.where(total > 0, total, 1.0)
+    plain = values.sum(axis=1) / np.maximum(count, 1)
+    return np.where(total > 0, weighted, np.where(count > 0, plain, np.nan))
+
+
 def plot(scenario: Scenario, results: list[RunResult], path: Path) -> None:
-    """Load, replicas, precision (quality served) and p99 over time, one line per policy."""
+    """Load, replicas, quality served and p99 over time, one line per policy (nine stay apart by style)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(4, 1, figsize=(11, 11), sharex=True)
+    fig, axes = plt.subplots(4, 1, figsize=(11, 12), sharex=True)
     minutes = np.arange(scenario.arrivals.duration_s) / 60.0
     load = scenario.arrivals.counts.astype(float)
     axes[0].plot(minutes, np.convolve(load, np.ones(15) / 15, mode="same"), color="black")
     axes[0].set_ylabel("load (req/s, 15 s mean)")
-    for result in results:
-        axes[1].plot(minutes, result.alive, label=result.policy, linewidth=1)
-        axes[2].plot(minutes, result.quality, label=result.policy, linewidth=1)
-        axes[3].plot(np.arange(result.minute_hist.shape[0]) + 0.5, minute_p99(result), label=result.policy, linewidth=1)
+    styles = ["-", "--", ":", "-."]
+    for n, result in enumerate(results):
+        style = {"linewidth": 1.6 if result.policy == "governor" else 0.9, "linestyle": styles[n % len(styles)]}
+        centre = np.arange(result.minute_hist.shape[0]) + 0.5
+        axes[1].plot(minutes, result.alive, label=result.policy, **style)
+        served = f"{result.policy} (served q. {result.served_quality:.4f})"
+        axes[2].plot(centre, minute_quality(result), label=served, **style)
+        axes[3].plot(centre, minute_p99(result), label=result.policy, **style)
     axes[1].set_ylabel("replicas (incl. starting)")
-    axes[2].set_ylabel("relative quality served")
+    axes[2].set_ylabel("quality served\n(per minute, load-weighted)")
     axes[3].set_ylabel("p99 per minute (s)")
     axes[3].axhline(scenario.slo_latency_s, color="grey", linestyle="--", linewidth=0.8)
     axes[3].set_xlabel("minutes")
-    axes[1].legend(loc="upper left", fontsize=7, ncol=4)
+    axes[1].legend(loc="upper left", fontsize=7, ncol=5)
+    axes[2].legend(loc="lower left", fontsize=7, ncol=3)
     fig.suptitle(f"{scenario.name}: {scenario.description}", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -5,6 +5,10 @@ at bf16 (so a bf16 replica completes 4 req/s), fp8 serves 1.6× as fast at 99.5 
 int4 2× at 97 %; the quality floor is 0.97 and the SLO is p99 ≤ 8 s for 99 % of requests.
 Every policy gets the same spec, bounds and variants; HPA, KPA and Governor read the same
 lagged monitoring data.
+
+Recorded traces (Azure, Mooncake) are replayed at a chosen mean rate (40 req/s unless told)
+with their own burstiness; the cold-start scenarios hit a warm two-replica service with a
+constant load it cannot carry, from t=0.
 """
 
 from __future__ import annotations
@@ -40,8 +44,23 @@ from governor.sim.scenario import Scenario
 
 SERVICE_TIME_S = 4.0
 SLOTS = 16
-DEFAULT_TRACE = Path(__file__).resolve().parents[3] / ".." / "shared" / "traces" / "azure-llm-2023-conv.csv"
-SCENARIOS = ("diurnal", "flash-inplace", "flash-rolling", "heavy-tailed", "trace", "step", "smoke")
+TRACES_DIR = Path(__file__).resolve().parents[3] / ".." / "shared" / "traces"
+DEFAULT_TRACE = TRACES_DIR / "azure-llm-2023-conv.csv"
+MOONCAKE_TRACE = TRACES_DIR / "mooncake-conversation.jsonl"
+TRACE_SCENARIOS = {"trace": DEFAULT_TRACE, "mooncake": MOONCAKE_TRACE}
+DEFAULT_TRACE_RATE = 40.0
+COLD_START_RATES = {"cold-40": 40.0, "cold-80": 80.0, "cold-120": 120.0}
+COLD_START_REPLICAS = 2
+SCENARIOS = (
+    "diurnal",
+    "flash-inplace",
+    "flash-rolling",
+    "heavy-tailed",
+    *TRACE_SCENARIOS,
+    "step",
+    "smoke",
+    *COLD_START_RATES,
+)
 
 
 def service_spec(name: str, max_replicas: int, in_place: bool, startup_s: float = 90.0) -> ServiceSpec:
@@ -95,13 +114,27 @@ def _flash(name: str, rng: np.random.Generator, duration: int, in_place: bool) -
     return Scenario(name, text, arrivals, spec, _initial(base), SERVICE_TIME_S, SLOTS)
 
 
-def build_scenario(name: str, seed: int = 0, duration_s: int | None = None, trace: Path | None = None) -> Scenario:
-    """A named scenario (or a trace file) with arrivals drawn from ``seed``."""
+def build_scenario(
+    name: str,
+    seed: int = 0,
+    duration_s: int | None = None,
+    trace: Path | None = None,
+    rate: float | None = None,
+) -> Scenario:
+    """A named scenario (or a trace file) with arrivals drawn from ``seed``.
+
+    ``trace`` replays that file instead of ``name``; ``rate`` is the mean req/s a trace is
+    rescaled to (40 by default) and is refused for the scenarios that are not traces.
+    """
     rng = np.random.default_rng(seed)
-    if trace is not None or name == "trace":
-        path = trace or DEFAULT_TRACE
-        arrivals = trace_arrivals(path, rng, mean_rate=40.0, duration_s=duration_s)
-        return _elastic("trace", arrivals.description, arrivals, float(arrivals.counts[:60].mean()))
+    if trace is not None or name in TRACE_SCENARIOS:
+        path = trace or TRACE_SCENARIOS[name]
+        scenario_name = name if trace is None else "trace"
+        return _trace(scenario_name, path, rng, duration_s, DEFAULT_TRACE_RATE if rate is None else rate)
+    if rate is not None:
+        raise ValueError(f"a rate applies only to a trace ({', '.join(TRACE_SCENARIOS)} or a file), not to {name!r}")
+    if name in COLD_START_RATES:
+        return _cold_start(name, rng, duration_s or 3600, COLD_START_RATES[name])
     builders: dict[str, Callable[[], Scenario]] = {
         "diurnal": lambda: _elastic("diurnal", *_with_text(_diurnal(rng, duration_s or 7200, None))),
         "heavy-tailed": lambda: _elastic("heavy-tailed", *_with_text(_diurnal(rng, duration_s or 7200, 4.0))),
@@ -118,6 +151,22 @@ def build_scenario(name: str, seed: int = 0, duration_s: int | None = None, trac
 def _with_text(made: tuple[Arrivals, float]) -> tuple[str, Arrivals, float]:
     arrivals, start = made
     return arrivals.description, arrivals, start
+
+
+def _trace(name: str, path: Path, rng: np.random.Generator, duration: int | None, rate: float) -> Scenario:
+    if not rate > 0:
+        raise ValueError(f"the rate must be positive, not {rate:g}")
+    arrivals = trace_arrivals(path, rng, mean_rate=rate, duration_s=duration)
+    return _elastic(name, arrivals.description, arrivals, float(arrivals.counts[:60].mean()))
+
+
+def _cold_start(name: str, rng: np.random.Generator, duration: int, rate: float) -> Scenario:
+    """Two warm, lightly loaded replicas (half their capacity) meet a constant ``rate`` at t=0."""
+    warm_rate = 0.5 * COLD_START_REPLICAS * SLOTS / SERVICE_TIME_S
+    arrivals = Arrivals(poisson_counts(np.full(duration, rate), rng), f"cold start: Poisson {rate:g} req/s from t=0")
+    text = f"{arrivals.description} on {COLD_START_REPLICAS} replicas warmed at {warm_rate:g} req/s"
+    spec = service_spec(name, max_replicas=40, in_place=True)
+    return Scenario(name, text, arrivals, spec, COLD_START_REPLICAS, SERVICE_TIME_S, SLOTS, warmup_rate=warm_rate)
 
 
 def _step(rng: np.random.Generator, duration: int) -> Scenario:

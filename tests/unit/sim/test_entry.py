@@ -10,6 +10,7 @@ import pytest
 from governor.cli import main
 
 TRACE = Path(__file__).resolve().parents[4] / "shared" / "traces" / "azure-llm-2023-conv.csv"
+MOONCAKE = TRACE.with_name("mooncake-conversation.jsonl")
 
 
 def test_simulate_json_compares_every_policy_on_the_same_arrivals(capsys: pytest.CaptureFixture[str]) -> None:
@@ -36,12 +37,58 @@ def test_simulate_table_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
 
 @pytest.mark.skipif(not TRACE.exists(), reason="the shared trace is not checked out next to the repository")
-def test_simulate_a_trace_file(capsys: pytest.CaptureFixture[str]) -> None:
-    args = ["simulate", "--trace", str(TRACE), "--duration", "300", "--policies", "hpa", "--json"]
+@pytest.mark.parametrize(("rate", "expected"), [([], 40.0), (["--rate", "12.5"], 12.5)])
+def test_simulate_a_trace_file(capsys: pytest.CaptureFixture[str], rate: list[str], expected: float) -> None:
+    args = ["simulate", "--trace", str(TRACE), *rate, "--duration", "300", "--policies", "governor", "--json"]
     assert main(args) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["duration_s"] == 300
     assert "azure-llm-2023-conv" in report["description"]
+    assert report["policies"][0]["requests"] == pytest.approx(expected * 300, rel=0.03)
+
+
+@pytest.mark.skipif(not MOONCAKE.exists(), reason="the shared trace is not checked out next to the repository")
+def test_simulate_the_mooncake_scenario_at_a_rate(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["simulate", "--scenario", "mooncake", "--rate", "20", "--duration", "240", "--policies", "governor"]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("scenario mooncake: trace mooncake-conversation.jsonl")
+    assert "20.0 req/s" in text
+
+
+def test_simulate_a_jsonl_trace_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "calls.jsonl"
+    line = '{{"timestamp": {ms}, "input_length": 500, "output_length": 50, "hash_ids": [1, 2]}}\n'
+    path.write_text("".join(line.format(ms=ms) for ms in range(0, 180_000, 250)))  # 4 req/s for 3 min
+    args = ["simulate", "--trace", str(path), "--rate", "8", "--policies", "governor", "--json"]
+    assert main(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["scenario"] == "trace" and "calls.jsonl" in report["description"]
+    assert report["duration_s"] == 180
+    assert report["policies"][0]["requests"] == pytest.approx(8 * 180, rel=0.03)
+
+
+def test_a_malformed_trace_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "calls.jsonl"
+    path.write_text('{"timestamp": 0, "input_length": 1, "output_length": 1}\nnot json\n')
+    assert main(["simulate", "--trace", str(path), "--policies", "governor"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert f"{path}: line 2: bad JSON" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--scenario", "smoke", "--rate", "20"], "--rate applies only to --trace or --scenario trace|mooncake"),
+        (["--rate", "20"], "--rate applies only to"),  # the default scenario is not a trace
+        (["--scenario", "mooncake", "--rate", "-5"], "--rate must be positive"),
+    ],
+)
+def test_rate_without_a_trace_is_refused(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", *args, "--policies", "governor"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
 
 
 def test_unknown_policy_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
