@@ -167,8 +167,8 @@ def _during_swap(spec: ServiceSpec, state: PolicyState, view: View, now: float, 
     lower = step_down_candidate(spec, target) if spec.precision.mode is PrecisionMode.AUTO else None
     if lower is None or not view.fresh or not _budget_left(state, now, cfg):
         return keep
-    if need is None or need <= spec.max_replicas:
-        return keep
+    if need is None or need <= spec.max_replicas or not _short_now(spec, view, _throughput(spec, target), cfg):
+        return keep  # a further step only for load that is here now, not for a forecast or a backlog
     lower, need_low = _carrying(spec, view, lower, cfg)
     gain = lower.relative_throughput / _throughput(spec, target) - 1.0
     why = (
@@ -200,9 +200,14 @@ def _step_down(
     breaching = breach(spec, view)
     if not short and breaching is None:  # the common case: neither rule can fire
         return None
-    # Only the forecast may be short, and replicas are left to add (or still starting): add them
-    # first. A swap takes pods out while it reloads; it pays only for load that is here.
-    forecast_only = short and breaching is None and view.ready < spec.max_replicas
+    # The SLO holds, replicas are left to add (or still starting) and maxReplicas carry the load
+    # here now: only the forecast or a backlog is short. Add replicas first; a swap takes pods
+    # out while it reloads and then needs a step back up.
+    # After a recent swap the same holds even while the SLO breaches: the replicas it started
+    # come up at the lower precision, so only load here now beyond maxReplicas needs a second.
+    coming = view.ready < spec.max_replicas
+    recent = state.last_swap_at is not None and now - state.last_swap_at < spec.startup_seconds
+    forecast_only = short and coming and (breaching is None or recent)
     if forecast_only and not _short_now(spec, view, _throughput(spec, served), cfg):
         return None
     lower = step_down_candidate(spec, served)
@@ -213,10 +218,10 @@ def _step_down(
             return LadderChoice(served, f"{why}, the lowest precision allowed (quality floor {floor:g})", None)
         return None
     served_tp = _throughput(spec, served)
-    batch = None
-    if short:  # jump straight to the rung that maxReplicas can carry the load at
-        lower, need_low = _carrying(spec, view, lower, cfg)
-        batch = _rolling_batch(spec, lower, served_tp, need_low, cfg)
+    # Straight to the rung that maxReplicas carry the planned load at: a second step costs a
+    # second reload while the fleet is short.
+    lower, need_low = _carrying(spec, view, lower, cfg)
+    batch = _rolling_batch(spec, lower, served_tp, need_low, cfg) if short else None
     relief, _, loss = swap_cost(spec, lower, state.replicas, cfg)
     ready_capacity = view.ready * view.capacity_ref * served_tp
     deficit = view.arrival_now > cfg.swap_deficit_factor * ready_capacity
@@ -246,8 +251,8 @@ def _step_down(
 
 
 def _short_now(spec: ServiceSpec, view: View, throughput: float, cfg: PolicyConfig) -> bool:
-    """Would the load here now (no forecast; the backlog drained) need more than maxReplicas?"""
-    now = replace(view, arrival_plan=(view.arrival_now or 0.0) + view.backlog_rate)
+    """Would the arrivals here now (no forecast, no backlog) need more than maxReplicas?"""
+    now = replace(view, arrival_plan=view.arrival_now or 0.0)
     need = solve(latency_query(spec, now, throughput, cfg))
     return need is not None and need > spec.max_replicas
 
