@@ -47,6 +47,8 @@ class ClairvoyantController:
     drain_seconds: float = 30.0
     _swaps: list[float] = field(default_factory=list)
     _swap_from: Precision | None = None
+    _starting: list[tuple[float, int]] = field(default_factory=list)  # (ready at, pods) of scale-ups
+    _restarting: list[tuple[float, int]] = field(default_factory=list)  # (ready at, pods) of swap restarts
 
     @property
     def lookahead_s(self) -> int:
@@ -67,7 +69,6 @@ class ClairvoyantController:
             return Command(view.replicas, view.precision)
         drain = view.truth.queue / self.drain_seconds
         need = worst_mean(ahead, PEAK_WINDOW_S) + drain
-        near = worst_mean(ahead[: int(self.scenario.spec.startup_seconds)], PEAK_WINDOW_S) + drain
         if not view.swapping:
             self._swap_from = None
         wanted = self._precision(view, need)
@@ -80,7 +81,8 @@ class ClairvoyantController:
         # Pods started now run the current precision until a swap begins: size for the slower of the two.
         sizing = self._slowest(precision) if precision == wanted else min((wanted, view.precision), key=self._rate)
         replicas = self.scenario.replicas_for(need, PROVISION_UTILIZATION, sizing)
-        return Command(replicas, precision, self._max_unavailable(view, precision, replicas, near))
+        self._track_starts(view, replicas)
+        return Command(replicas, precision, self._max_unavailable(view, precision, replicas, ahead))
 
     def _rate(self, precision: Precision) -> float:
         return self.scenario.rate_per_replica(precision)
@@ -142,12 +144,67 @@ class ClairvoyantController:
         return min((precision, self._swap_from), key=rate)
 
     # --- rolling swaps at maxReplicas -----------------------------------------------------
-    def _max_unavailable(self, view: View, precision: Precision, replicas: int, near: float) -> int | None:
-        """Restart as many old pods at once as the near load leaves spare (one at least)."""
-        if self._swap_from is None or replicas < self.scenario.spec.max_replicas:
+    def _track_starts(self, view: View, replicas: int) -> None:
+        """Remember when the pods this controller starts will be ready (they start at the target)."""
+        self._starting = [(at, n) for at, n in self._starting if at > view.now]
+        self._restarting = [(at, n) for at, n in self._restarting if at > view.now]
+        if replicas > view.replicas:
+            self._starting.append((view.now + self.scenario.spec.startup_seconds, replicas - view.replicas))
+        drop = view.replicas - replicas  # a scale-down removes starting pods first, newest first
+        while drop > 0 and self._starting:
+            at, n = self._starting.pop()
+            if n > drop:
+                self._starting.append((at, n - drop))
+            drop -= n
+
+    def _max_unavailable(self, view: View, precision: Precision, replicas: int, ahead: np.ndarray) -> int | None:
+        """Restart the number of old pods that leaves the fewest late requests (the most, among equals).
+
+        A restarted pod serves nothing for the start-up time, then serves at the new precision;
+        pods already starting join when ready; pods the present load needs are never restarted.
+        The limit is one at least, like the Deployment's.
+        """
+        if self._swap_from is None or replicas < self.scenario.spec.max_replicas or self._in_place(precision):
             return None
-        if self._in_place(precision):
+        if self._rate(self._swap_from) == self._rate(precision):
             return None
-        slowest = self.scenario.rate_per_replica(self._slowest(precision))
-        keep = math.ceil(near / (slowest * READY_UTILIZATION))
-        return max(1, replicas - keep)
+        old_rate, new_rate = self._rate(self._swap_from), self._rate(precision)
+        startup = int(self.scenario.spec.startup_seconds)
+        # Past the lookahead, assume its worst 10 s persists for a start-up time: a restart pays off late.
+        ahead = np.concatenate([ahead, np.full(startup, worst_mean(ahead, PEAK_WINDOW_S))])
+        joining = np.zeros(ahead.size)
+        for at, n in self._starting:
+            offset = max(0, int(at - view.now))
+            if offset < ahead.size:
+                joining[offset] += n * new_rate
+        base = view.truth.capacity + np.cumsum(joining)
+        # Ready pods split into old and new precision, from their count and their true capacity.
+        old_ready = round((view.ready * new_rate - view.truth.capacity) / (new_rate - old_rate))
+        out = (np.arange(ahead.size) < startup).astype(float)
+        slack = self.scenario.slo_latency_s - self.scenario.service_time_s / min(old_rate, new_rate) * self._rate(
+            self.scenario.spec.precision.preferred
+        )
+        # Never restart pods the present load needs.
+        now_load = worst_mean(ahead[:PEAK_WINDOW_S], PEAK_WINDOW_S) / READY_UTILIZATION
+        spare = math.floor((view.truth.capacity - now_load) / old_rate)
+        best, least = 0, math.inf
+        for restarts in range(max(0, min(old_ready, spare)) + 1):
+            capacity = (base + restarts * (new_rate * (1.0 - out) - old_rate * out)) * READY_UTILIZATION
+            late = _late_requests(view.truth.queue, ahead, capacity, max(1.0, slack))
+            if late <= least + 1e-6:
+                best, least = restarts, min(least, late)
+        # The Deployment applies this limit until the next decision: pods ready by then free no room.
+        soon = view.now + self.period_s
+        back = sum(n for at, n in [*self._starting, *self._restarting] if at <= soon)
+        unready = max(0, view.alive - view.ready - back)
+        self._restarting.append((view.now + self.scenario.spec.startup_seconds, best))
+        return max(1, unready + best)
+
+
+def _late_requests(queue: float, arrivals: np.ndarray, capacity: np.ndarray, slack_s: float) -> float:
+    """About how many requests a fluid FIFO leaves waiting longer than ``slack_s`` over the window."""
+    late = 0.0
+    for arrived, served in zip(arrivals, capacity, strict=True):
+        queue = max(0.0, queue + float(arrived) - float(served))
+        late += max(0.0, queue - float(served) * slack_s)
+    return late

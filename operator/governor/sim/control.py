@@ -1,8 +1,8 @@
 """The one interface every simulated controller implements, and what it may look at.
 
 Governor and every baseline get the same ``View`` each time their sync period comes round
-and answer with a ``Command`` (desired replicas and precision). Only the reactive oracle is
-meant to read ``View.truth``; every other controller reads the lagged ``observation`` and
+and answer with a ``Command`` (desired replicas and precision). Only the reactive oracle and
+the clairvoyant bound are meant to read ``View.truth``; every other controller reads the lagged ``observation`` and
 the fleet's Kubernetes-visible state (pod counts and readiness), as it would in a cluster.
 """
 
@@ -25,6 +25,7 @@ class Truth:
     queue: float
     running: float
     concurrency: np.ndarray  # per-second (running + queued) so far, oldest first
+    capacity: float = 0.0  # requests/s the serving pods complete at full batch now
 
 
 @dataclass(frozen=True)

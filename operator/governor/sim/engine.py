@@ -131,7 +131,10 @@ class _Run:
         lo = max(0, i - 5)
         rate = float(self.telemetry.arrivals[lo:i].mean()) if i > lo else 0.0
         concurrency = self.telemetry.running[:i] + self.telemetry.queue[:i]
-        truth = Truth(rate, self.queue.backlog, float(self.telemetry.running[i - 1]) if i else 0.0, concurrency)
+        if self._dirty:
+            self.refresh_capacity(i)
+        running = float(self.telemetry.running[i - 1]) if i else 0.0
+        truth = Truth(rate, self.queue.backlog, running, concurrency, self._capacity)
         return View(
             now=float(i - self.warmup),
             spec=self.scenario.spec,

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from governor.model.spec import Behavior
+from governor.sim.arrivals import Arrivals
+from governor.sim.engine import simulate
 from governor.sim.hpa import (
     HpaBehavior,
     PodMetric,
@@ -19,6 +22,9 @@ from governor.sim.hpa import (
     pods_metric_replicas,
     resource_replicas,
 )
+from governor.sim.policies import build_controller
+from governor.sim.scenario import Scenario
+from governor.sim.scenarios import service_spec
 
 
 def pods(
@@ -149,3 +155,20 @@ def test_default_behavior_holds_scale_down_for_the_stabilization_window() -> Non
     assert behavior.normalize(60.0, 10, 4) == 10  # the 10 of 60 s ago is inside the 300 s window
     assert behavior.normalize(299.0, 10, 4) == 10
     assert behavior.normalize(301.0, 10, 4) == 4  # 10 scrolled out; 100 % per 15 s allows the drop
+
+
+def test_first_recommendation_is_the_current_size_so_the_hpa_holds_it_at_first() -> None:
+    behavior = HpaBehavior(Behavior(), min_replicas=1, max_replicas=100)
+    assert behavior.normalize(0.0, 10, 3) == 10  # recordInitialRecommendation: 10 is in the window
+    assert behavior.normalize(150.0, 10, 3) == 10
+    assert behavior.normalize(301.0, 10, 3) == 3  # the seeded 10 scrolled out; 100 % per 15 s allows the drop
+    assert HpaBehavior(Behavior(), min_replicas=1, max_replicas=100).normalize(0.0, 10, 30) == 20
+
+
+def test_hpa_on_a_light_load_keeps_its_starting_size_for_the_stabilization_window() -> None:
+    counts = np.full(600, 8, dtype=np.int64)
+    spec = service_spec("t", max_replicas=40, in_place=True)
+    light = Scenario("t", "light", Arrivals(counts, "light"), spec, initial_replicas=12)
+    result = simulate(light, build_controller("hpa", light))
+    assert result.alive[:295].min() == 12
+    assert result.alive[-1] < 12
