@@ -22,8 +22,7 @@ from governor.model.decision import Decision
 from governor.model.observation import Observation
 from governor.model.spec import ServiceSpec
 from governor.policy.config import DEFAULT_CONFIG, PolicyConfig
-from governor.policy.decide import finish, prepare
-from governor.policy.replicas import solve
+from governor.policy.decide import decide
 from governor.policy.state import PolicyState
 
 
@@ -45,8 +44,7 @@ def decide_many(
         gc.disable()
     try:
         for spec, observation, state in zip(specs, observations, states, strict=True):
-            prepared = prepare(spec, observation, state, now, config)
-            decision, next_state = finish(spec, prepared, solve(prepared.plan_query), solve, now, config)
+            decision, next_state = decide(spec, observation, state, now, config)
             add_decision(decision)
             add_state(next_state)
     finally:

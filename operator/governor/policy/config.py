@@ -26,6 +26,9 @@ class PolicyConfig:
     # Capacity is learned only while the GPU is at least this busy and not saturated.
     learn_min_utilization: float = 0.1
     learn_max_utilization: float = 0.92
+    # ... and only while the queue (when reported) holds at most this many waiting requests per
+    # ready replica, now and at the sample before: a growing queue means a saturated window.
+    learn_max_queue_per_replica: float = 1.0
     # Queued requests are planned to drain within this many seconds (at most startup_seconds).
     backlog_drain_seconds: float = 60.0
     # Erlang C search stops at this multiple of maxReplicas (enough to say "needs 40 > 16").
@@ -39,6 +42,9 @@ class PolicyConfig:
     # Below maxReplicas, a swap is taken instead of waiting for new replicas only when the
     # arrival rate exceeds ready capacity by this factor and the swap relieves sooner.
     swap_deficit_factor: float = 1.25
+    # ... and only when the pods ready now would carry this share of the load at the lower
+    # precision (a swap that leaves the fleet far short only adds a reload and a step back up).
+    swap_relief_share: float = 0.8
     # Seconds an in-place swap keeps one pod out of service (Triton model-control reload).
     in_place_swap_seconds: float = 20.0
     max_swaps_per_hour: int = 4
@@ -46,6 +52,9 @@ class PolicyConfig:
     # rolling swap (a pod restart each) "carry" means the need fits within this share of
     # maxReplicas, so a second rolling swap is rarely needed; in place it is all of maxReplicas.
     rolling_fit_share: float = 0.8
+    # The same for an in-place swap: a rung carries the load when its need fits this share of
+    # maxReplicas, leaving room for the burst that a forecast made on the way up underestimates.
+    in_place_fit_share: float = 0.9
     # A rolling swap at maxReplicas restarts at most this share of the fleet at once: the rest keeps
     # serving (taking every pod out turns a latency breach into an outage).
     rolling_max_unavailable_share: float = 0.5

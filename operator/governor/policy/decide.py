@@ -1,17 +1,13 @@
 """``decide``: one service, one tick — replicas, precision and the reasons, from pure inputs.
 
-Phases (shared with ``decide_many``):
-
-1. ``signals.read``: fresh signals, effective load, forecast, learned capacity;
-2. the latency signal's Erlang C searches (scalar here, vectorised in ``batch``);
-3. ``finish``: precision ladder, signal-wise maximum, hold rules, HPA behaviour, bounds,
-   reasons, and the next state.
+Steps: ``signals.read`` (fresh signals, effective load, forecast, learned capacity), the
+latency signal's Erlang C search, the precision ladder, the signal-wise maximum, the hold
+rules, HPA behaviour, bounds, reasons, and the next state.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
@@ -24,7 +20,6 @@ from governor.policy.config import DEFAULT_CONFIG, PolicyConfig
 from governor.policy.reasons import Outcome
 from governor.policy.reasons import reasons as _reasons
 from governor.policy.replicas import (
-    LatencyQuery,
     latency_query,
     replicas_for_concurrency,
     replicas_for_gpu,
@@ -33,35 +28,39 @@ from governor.policy.replicas import (
 from governor.policy.signals import View, read, relative_throughput
 from governor.policy.state import PolicyState
 
-Solver = Callable[[LatencyQuery | None], int | None]
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """Phase-1 result: the view, the updated state and the two latency searches to run."""
-
-    view: View
-    state: PolicyState  # as observed, with a finished swap noticed
-    updates: dict[str, Any]  # state fields phase 1 learned (applied with phase 3's)
-    plan_query: LatencyQuery | None  # at the throughput replicas are planned for now
-    up_throughput: float  # the step-up candidate's throughput (its search is built only when needed)
-
 
 def decide(
     spec: ServiceSpec, observation: Observation, state: PolicyState, now: float, config: PolicyConfig = DEFAULT_CONFIG
 ) -> tuple[Decision, PolicyState]:
     """Decide replicas and precision for one service; returns the Decision and the next state."""
-    prepared = prepare(spec, observation, state, now, config)
-    return finish(spec, prepared, solve(prepared.plan_query), solve, now, config)
-
-
-def prepare(spec: ServiceSpec, obs: Observation, state: PolicyState, now: float, cfg: PolicyConfig) -> Prepared:
+    cfg = config
     state = _notice_swap_end(spec, state, now, cfg)
-    view, updates = read(spec, obs, state, now, cfg)
+    view, updates = read(spec, observation, state, now, cfg)
     plan_tp = _planning_throughput(spec, state.precision, state.target_precision)
-    up = ladder.step_up_candidate(spec, state.precision)
-    up_tp = min(plan_tp, up.relative_throughput) if up is not None else plan_tp
-    return Prepared(view, state, updates, latency_query(spec, view, plan_tp, cfg), up_tp)
+    need_plan = solve(latency_query(spec, view, plan_tp, cfg))
+    choice = ladder.choose(spec, state, view, need_plan, now, cfg)
+    latency_need = need_plan
+    chosen_tp = relative_throughput(spec, choice.precision)
+    if choice.new_swap and chosen_tp < plan_tp:  # a step up: size for the slower precision now
+        latency_need = solve(latency_query(spec, view, chosen_tp, cfg))
+    recs = _recommendations(spec, view, latency_need)
+    if choice.prepare_replicas is not None:
+        recs["step-up"] = choice.prepare_replicas
+    counting = _counting(spec, view, recs, cfg)
+    outcome = _replicas(spec, state, view, counting, choice, now)
+    next_state = _next_state(spec, state, updates, choice, outcome, now, cfg)
+    decision = Decision(
+        at=now,
+        current_replicas=outcome.current,
+        replicas=outcome.final,
+        current_precision=state.precision,
+        precision=choice.precision,
+        direction=outcome.direction,
+        reasons=_reasons(spec, view, counting, choice.reason, outcome),
+        recommendations=MappingProxyType(recs),
+        swap_max_unavailable=choice.max_unavailable,
+    )
+    return decision, next_state
 
 
 def _notice_swap_end(spec: ServiceSpec, state: PolicyState, now: float, cfg: PolicyConfig) -> PolicyState:
@@ -87,34 +86,6 @@ def _planning_throughput(spec: ServiceSpec, served: Precision, target: Precision
     if target is None:
         return served_tp
     return min(served_tp, relative_throughput(spec, target))
-
-
-def finish(
-    spec: ServiceSpec, prep: Prepared, need_plan: int | None, solver: Solver, now: float, cfg: PolicyConfig
-) -> tuple[Decision, PolicyState]:
-    """Phase 3: everything after the Erlang searches (``solver`` runs the step-up one lazily)."""
-    state, view = prep.state, prep.view
-    choice = ladder.choose(spec, state, view, need_plan, now, cfg)
-    latency_need = need_plan
-    if choice.new_swap and relative_throughput(spec, choice.precision) < relative_throughput(spec, state.precision):
-        latency_need = solver(latency_query(spec, view, prep.up_throughput, cfg))
-    recs = _recommendations(spec, view, latency_need)
-    counting = _counting(spec, view, recs, cfg)
-    outcome = _replicas(spec, state, view, counting, choice, now)
-    state = _next_state(spec, state, prep.updates, choice, outcome, now, cfg)
-    reasons = _reasons(spec, view, counting, choice.reason, outcome)
-    decision = Decision(
-        at=now,
-        current_replicas=outcome.current,
-        replicas=outcome.final,
-        current_precision=prep.state.precision,
-        precision=choice.precision,
-        direction=outcome.direction,
-        reasons=reasons,
-        recommendations=MappingProxyType(recs),
-        swap_max_unavailable=choice.max_unavailable,
-    )
-    return decision, state
 
 
 def _recommendations(spec: ServiceSpec, view: View, latency_need: int | None) -> dict[str, int]:

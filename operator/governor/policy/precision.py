@@ -22,7 +22,7 @@ second-guessed. ``Fixed`` mode always returns to ``preferred``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from governor.model.spec import Precision, PrecisionMode, PrecisionSpec, ServiceSpec, SwapMode, Variant
 from governor.policy.config import PolicyConfig
@@ -38,6 +38,7 @@ class LadderChoice:
     headroom_since: float | None
     new_swap: bool = False  # a swap starts with this decision
     max_unavailable: int | None = None  # pods a rolling swap may restart at once (None: one at a time)
+    prepare_replicas: int | None = None  # replicas to have ready before a step up may start
 
 
 @dataclass(frozen=True)
@@ -166,8 +167,8 @@ def _during_swap(spec: ServiceSpec, state: PolicyState, view: View, now: float, 
     lower = step_down_candidate(spec, target) if spec.precision.mode is PrecisionMode.AUTO else None
     if lower is None or not view.fresh or not _budget_left(state, now, cfg):
         return keep
-    if need is None or need <= spec.max_replicas:
-        return keep
+    if need is None or need <= spec.max_replicas or not _short_now(spec, view, _throughput(spec, target), cfg):
+        return keep  # a further step only for load that is here now, not for a forecast or a backlog
     lower, need_low = _carrying(spec, view, lower, cfg)
     gain = lower.relative_throughput / _throughput(spec, target) - 1.0
     why = (
@@ -199,6 +200,16 @@ def _step_down(
     breaching = breach(spec, view)
     if not short and breaching is None:  # the common case: neither rule can fire
         return None
+    # The SLO holds, replicas are left to add (or still starting) and maxReplicas carry the load
+    # here now: only the forecast or a backlog is short. Add replicas first; a swap takes pods
+    # out while it reloads and then needs a step back up.
+    # After a recent swap the same holds even while the SLO breaches: the replicas it started
+    # come up at the lower precision, so only load here now beyond maxReplicas needs a second.
+    coming = view.ready < spec.max_replicas
+    recent = state.last_swap_at is not None and now - state.last_swap_at < spec.startup_seconds
+    forecast_only = short and coming and (breaching is None or recent)
+    if forecast_only and not _short_now(spec, view, _throughput(spec, served), cfg):
+        return None
     lower = step_down_candidate(spec, served)
     if lower is None:
         if short:
@@ -207,15 +218,19 @@ def _step_down(
             return LadderChoice(served, f"{why}, the lowest precision allowed (quality floor {floor:g})", None)
         return None
     served_tp = _throughput(spec, served)
-    batch = None
-    if short:  # jump straight to the rung that maxReplicas can carry the load at
-        lower, need_low = _carrying(spec, view, lower, cfg)
-        batch = _rolling_batch(spec, lower, served_tp, need_low, cfg)
+    # Straight to the rung that maxReplicas carry the planned load at: a second step costs a
+    # second reload while the fleet is short.
+    lower, need_low = _carrying(spec, view, lower, cfg)
+    batch = _rolling_batch(spec, lower, served_tp, need_low, cfg) if short else None
     relief, _, loss = swap_cost(spec, lower, state.replicas, cfg)
     ready_capacity = view.ready * view.capacity_ref * served_tp
     deficit = view.arrival_now > cfg.swap_deficit_factor * ready_capacity
     ratio = lower.relative_throughput / served_tp
-    fast = breaching is not None and deficit and _pays_off(relief, loss, ratio, spec.startup_seconds)
+    # The swap must carry most of the load on the pods ready now; otherwise new replicas are
+    # needed anyway, and the swap only costs a reload now and a step back up later.
+    carried = view.ready * view.capacity_ref * lower.relative_throughput
+    closes = carried >= cfg.swap_relief_share * view.arrival_now
+    fast = breaching is not None and deficit and closes and _pays_off(relief, loss, ratio, spec.startup_seconds)
     if not (short or fast):
         return None
     gain = lower.relative_throughput / served_tp - 1.0
@@ -235,6 +250,13 @@ def _step_down(
     return LadderChoice(lower.precision, _with_batch(why, batch), None, True, batch)
 
 
+def _short_now(spec: ServiceSpec, view: View, throughput: float, cfg: PolicyConfig) -> bool:
+    """Would the arrivals here now (no forecast, no backlog) need more than maxReplicas?"""
+    now = replace(view, arrival_plan=view.arrival_now or 0.0)
+    need = solve(latency_query(spec, now, throughput, cfg))
+    return need is not None and need > spec.max_replicas
+
+
 def _carrying(spec: ServiceSpec, view: View, lower: Variant, cfg: PolicyConfig) -> tuple[Variant, int | None]:
     """The rung a step down goes to from ``lower``, with its latency need.
 
@@ -250,7 +272,7 @@ def _carrying(spec: ServiceSpec, view: View, lower: Variant, cfg: PolicyConfig) 
     while True:
         need = solve(latency_query(spec, view, variant.relative_throughput, cfg))
         further = down.get(variant.precision)
-        share = cfg.rolling_fit_share if swap_mode(variant) is SwapMode.ROLLING else 1.0
+        share = cfg.rolling_fit_share if swap_mode(variant) is SwapMode.ROLLING else cfg.in_place_fit_share
         if need is None or need <= spec.max_replicas * share or further is None:
             return variant, need
         variant = further
@@ -299,14 +321,22 @@ def _pays_off(relief: float, loss: float, ratio: float, startup: float) -> bool:
 def _step_up(
     spec: ServiceSpec, state: PolicyState, view: View, now: float, cfg: PolicyConfig, higher: Variant | None
 ) -> LadderChoice:
+    """Step up after sustained headroom, but only onto capacity that is already there.
+
+    The target is the highest-quality rung (at or below ``preferred``) that would run below
+    ``step_up_utilization`` of its capacity at maxReplicas, so a fleet back from a burst
+    returns in one swap rather than one rung at a time. A higher precision serves less per
+    replica: the swap starts only once the replicas it needs at that precision (the latency
+    need, grown by the share an in-place swap takes out of service) are ready; until then the
+    choice asks for them (``prepare_replicas``) and keeps the precision served.
+    """
     served = state.precision
     if higher is None or view.arrival_plan is None or view.capacity_ref is None or breach(spec, view):
         return LadderChoice(served, None, None)
-    _, _, loss = swap_cost(spec, higher, spec.max_replicas, cfg)
-    capacity = spec.max_replicas * view.capacity_ref * higher.relative_throughput * (1.0 - loss)
-    usage = view.arrival_plan / capacity if capacity > 0.0 else math.inf
-    if usage >= cfg.step_up_utilization:
+    best = _highest_with_headroom(spec, view, higher, cfg)
+    if best is None:
         return LadderChoice(served, None, None)
+    target, usage = best
     since = state.headroom_since if state.headroom_since is not None else now
     dwell = spec.precision.min_dwell_seconds
     if now - since < cfg.headroom_seconds:
@@ -315,11 +345,46 @@ def _step_up(
         return LadderChoice(served, None, since)
     if not _budget_left(state, now, cfg):
         return LadderChoice(served, None, since)
-    why = (
-        f"headroom: {higher.precision} would run at {usage:.0%} of its capacity at {spec.max_replicas} replicas "
-        f"for {now - since:.0f} s; stepping up from {served}"
+    needed = _step_up_replicas(spec, view, target, state.replicas, cfg)
+    if needed is None or needed > spec.max_replicas:
+        return LadderChoice(served, None, since)
+    headroom = (
+        f"headroom: {target.precision} would run at {usage:.0%} of its capacity at {spec.max_replicas} replicas "
+        f"for {now - since:.0f} s"
     )
-    return LadderChoice(higher.precision, why, None, True)
+    if view.ready < needed or state.replicas < needed:
+        why = f"{headroom}; {needed} replicas must be ready at {served} before stepping up ({view.ready} are)"
+        return LadderChoice(served, why, since, prepare_replicas=needed)
+    return LadderChoice(target.precision, f"{headroom}; stepping up from {served}", None, True)
+
+
+def _highest_with_headroom(
+    spec: ServiceSpec, view: View, higher: Variant, cfg: PolicyConfig
+) -> tuple[Variant, float] | None:
+    """The highest-quality rung from ``higher`` up with headroom at maxReplicas, and its usage."""
+    rungs = _rungs_of(spec)
+    best: tuple[Variant, float] | None = None
+    variant: Variant | None = higher
+    while variant is not None:
+        _, _, loss = swap_cost(spec, variant, spec.max_replicas, cfg)
+        capacity = spec.max_replicas * (view.capacity_ref or 0.0) * variant.relative_throughput * (1.0 - loss)
+        usage = (view.arrival_plan or 0.0) / capacity if capacity > 0.0 else math.inf
+        if usage >= cfg.step_up_utilization:
+            break
+        best = (variant, usage)
+        variant = rungs.up.get(variant.precision)
+    return best
+
+
+def _step_up_replicas(spec: ServiceSpec, view: View, target: Variant, replicas: int, cfg: PolicyConfig) -> int | None:
+    """Replicas to have ready before swapping up to ``target``: its latency need, plus the swap's outage."""
+    need = solve(latency_query(spec, view, target.relative_throughput, cfg))
+    if need is None:
+        return None
+    if swap_mode(target) is SwapMode.IN_PLACE:
+        batch = max(1, math.floor(max(need, replicas) * spec.precision.in_place_max_unavailable))
+        need += batch
+    return need
 
 
 def _top_throughput(spec: ServiceSpec) -> float:

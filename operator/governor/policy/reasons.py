@@ -57,6 +57,8 @@ def _driver(spec: ServiceSpec, view: View, recs: dict[str, int], outcome: Outcom
     elif name == "gpu-guard":
         util = view.gpu_utilization or 0.0
         text = f"GPU utilisation {util:.0%} near saturation on {view.ready} ready → {value} replicas (SLO met)"
+    elif name == "step-up":
+        text = f"{value} replicas ready before the precision steps up"
     else:
         per = spec.targets.concurrency_per_replica or 0.0
         text = f"{view.in_flight or 0.0:.0f} requests in flight at {per:g} per replica → {value} replicas"

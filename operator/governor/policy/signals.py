@@ -43,6 +43,7 @@ class View:
     attainment: float | None
     arrival_scv: float = 1.0  # learned ca² of arrivals (1.0 until learned)
     queued: float | None = None  # requests waiting now (None when not reported)
+    backlog_rate: float = 0.0  # the queue's drain rate included in arrival_plan (queued / drain seconds)
 
 
 def relative_throughput(spec: ServiceSpec, precision: object) -> float:
@@ -75,8 +76,8 @@ def read(
         return view, {"data_lost_at": lost}
     hit = _fresh(obs.cache_hit_ratio, age, now)
     arrival = max(rate, 0.0) * (1.0 - min(max(hit or 0.0, 0.0), 1.0))
-    capacity, service_time = _learn(spec, state, arrival, ready, util, running, cfg)
     queue_seen = _queue_history(state.queue_seen, obs.queue_depth if queued is not None else None)
+    capacity, service_time = _learn(spec, state, arrival, ready, util, running, queue_seen, cfg)
     surge = _saturated_arrival(spec, state, queue_seen, ready, util, capacity, cfg)
     arrival_now = max(arrival, surge or 0.0)
     sample_at = obs.request_rate.at
@@ -89,9 +90,10 @@ def read(
     if calm_since is not None and now - calm_since >= cfg.calm_seconds:
         forecast = _trim_noise(forecast, arrival_now, scv, cfg)
     drain = min(cfg.backlog_drain_seconds, max(spec.startup_seconds, 1.0))
-    plan = max(arrival_now, forecast) + (queued or 0.0) / drain
+    backlog = (queued or 0.0) / drain
+    plan = max(arrival_now, forecast) + backlog
     view = View(True, 0.0, ready, arrival_now, plan, forecast, capacity, service_time, util, in_flight, p99,
-                attainment, scv if scv is not None else 1.0, queued)  # fmt: skip
+                attainment, scv if scv is not None else 1.0, queued, backlog)  # fmt: skip
     updates = {"forecast": holt, "data_seen_at": now, "data_lost_at": None, "capacity_ref": capacity,
                "service_time": service_time, "queue_seen": queue_seen, "arrival_scv": scv,
                "rate_seen": rate_seen[-2:], "calm_since": calm_since}  # fmt: skip
@@ -182,10 +184,17 @@ def _saturated_arrival(
 
     A rate over a one-minute window lags a flash crowd by tens of seconds; a saturated
     fleet serves its capacity, so ``capacity + d(queue)/dt`` shows the arrivals sooner.
+    Not during a precision swap, nor from a sample taken before it ended: pods reloading serve
+    nothing, so the queue then grows from the swap's own capacity loss, and reading it as
+    arrivals would chase a phantom surge.
     """
     if len(queue_seen) < 2 or capacity is None or util is None or util < cfg.learn_max_utilization:
         return None
+    if state.swapping or state.target_precision is not None:
+        return None
     (before, at), (after, now) = queue_seen
+    if state.last_swap_at is not None and at <= state.last_swap_at:  # the older sample saw the swap
+        return None
     if after <= before:
         return None
     served = ready * capacity * relative_throughput(spec, state.precision)
@@ -206,17 +215,53 @@ def _learn(
     ready: int,
     util: float | None,
     running: float | None,
+    queue_seen: tuple[tuple[float, float], ...],
     cfg: PolicyConfig,
 ) -> tuple[float | None, float | None]:
-    """Learned (capacity_ref, service_time) after this observation."""
+    """Learned (capacity_ref, service_time) after this observation.
+
+    Capacity is learned only from an unsaturated window: besides the utilisation band, the
+    queue (when reported) held at most ``learn_max_queue_per_replica`` waiting requests per
+    ready replica at this sample and the one before. While a queue grows the arrival rate
+    exceeds what the fleet serves, and ``arrival / (ready × util)`` would credit each replica
+    with the load it failed to serve (a cold start at 2 replicas under 80 req/s reads 10×).
+    """
     weight = cfg.learning_weight
     capacity = state.capacity_ref
     service_time = state.service_time
     learnable = not state.swapping and state.target_precision is None and ready > 0 and arrival > 0.0
-    if learnable and util is not None and cfg.learn_min_utilization <= util <= cfg.learn_max_utilization:
-        measured = arrival / (ready * util) / relative_throughput(spec, state.precision)
+    queue_limit = cfg.learn_max_queue_per_replica * max(ready, 1)
+    saturated = any(depth > queue_limit for depth, _ in queue_seen)
+    tp = relative_throughput(spec, state.precision)
+    if (
+        learnable
+        and not saturated
+        and util is not None
+        and cfg.learn_min_utilization <= util <= cfg.learn_max_utilization
+    ):
+        measured = arrival / (ready * util) / tp
         capacity = measured if capacity is None else (1.0 - weight) * capacity + weight * measured
+    elif learnable and capacity is None and util is not None and util >= cfg.learn_max_utilization:
+        capacity = _saturated_capacity(queue_seen, arrival, ready, tp)
     if arrival > 0.0 and running is not None and running > 0.0:
         measured_s = running / arrival
         service_time = measured_s if service_time is None else (1.0 - weight) * service_time + weight * measured_s
     return capacity, service_time
+
+
+def _saturated_capacity(
+    queue_seen: tuple[tuple[float, float], ...], arrival: float, ready: int, throughput: float
+) -> float | None:
+    """A first capacity from a saturated fleet: it serves what arrives less what the queue gains.
+
+    Only when nothing is learned yet (a service that starts under more load than it carries):
+    the rate window and the queue's growth cover different spans, so this is a bootstrap that
+    the unsaturated windows replace, never an update of a learned value.
+    """
+    if len(queue_seen) < 2:
+        return None
+    (before, at), (after, now) = queue_seen
+    if now <= at:
+        return None
+    served = arrival - max(after - before, 0.0) / (now - at)
+    return served / ready / throughput if served > 0.0 else None

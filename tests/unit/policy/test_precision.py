@@ -48,7 +48,8 @@ def test_steps_down_one_rung_when_one_rung_carries_the_load() -> None:
 def test_skips_only_to_the_first_rung_that_carries_the_load(swap_mode: SwapMode) -> None:
     variants = tuple(replace(v, swap_modes=(swap_mode,)) for v in VARIANTS)
     spec = service(max_replicas=20, floor=0.95, variants=variants)  # bf16, fp8, int8, int4 allowed
-    fit = 20 * (PolicyConfig().rolling_fit_share if swap_mode is SwapMode.ROLLING else 1.0)
+    cfg = PolicyConfig()
+    fit = 20 * (cfg.rolling_fit_share if swap_mode is SwapMode.ROLLING else cfg.in_place_fit_share)
     ladder = (Precision.FP8, Precision.INT8, Precision.INT4)
     checked = 0  # decisions that skipped a rung
     for rate in (90.0, 100.0, 110.0, 120.0, 125.0, 140.0):
