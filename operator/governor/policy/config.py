@@ -73,6 +73,10 @@ class PolicyConfig:
     # While the observed latency meets the SLO, the GPU-utilisation signal only guards against
     # saturation: it counts at this utilisation instead of the spec's (lower) target.
     gpu_guard_utilization: float = 0.9
+    # ... lowered by this much per doubling of the learned arrival ca² above Poisson (bursty load
+    # arrives in clumps that only spare capacity absorbs), never below the minimum.
+    gpu_guard_burst_step: float = 0.05
+    gpu_guard_min_utilization: float = 0.7
     # History kept in state (recommendations, scale events, swaps).
     history_seconds: float = 3600.0
 

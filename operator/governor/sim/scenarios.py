@@ -90,8 +90,11 @@ def _initial(rate: float) -> int:
 
 
 def _elastic(name: str, description: str, arrivals: Arrivals, start_rate: float) -> Scenario:
+    # Sized for the warm-up's load too (the first minute's mean): a fleet the warm-up already
+    # saturates would start every policy from a backlog that none of them caused.
     spec = service_spec(name, max_replicas=40, in_place=True)
-    return Scenario(name, description, arrivals, spec, _initial(start_rate), SERVICE_TIME_S, SLOTS)
+    warm = float(arrivals.counts[:60].mean()) if arrivals.counts.size else 0.0
+    return Scenario(name, description, arrivals, spec, _initial(max(start_rate, warm)), SERVICE_TIME_S, SLOTS)
 
 
 def _diurnal(rng: np.random.Generator, duration: int, cv: float | None) -> tuple[Arrivals, float]:

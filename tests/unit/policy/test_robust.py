@@ -168,3 +168,13 @@ def test_queue_growth_during_a_swap_is_not_read_as_arrivals() -> None:
     assert latency_after(swapping, 100.0) == latency_after(calm, 100.0)  # a flat queue: the same plan
     # A growing queue: outside a swap it is a surge of arrivals; during one, only a backlog to drain.
     assert latency_after(swapping, 700.0) < latency_after(calm, 700.0)
+
+
+def test_bursty_arrivals_keep_more_spare_capacity() -> None:
+    """The same calm fleet at 85 % utilisation: Poisson arrivals keep it, bursty ones (ca² 16) add replicas."""
+    spec = service(max_replicas=40)
+    obs = _obs(100.0, 34.0, 10, 0.85, 0.0, p99=4500.0)
+    poisson, _ = decide(spec, obs, _state(10, arrival_scv=1.0), 100.0)
+    bursty, _ = decide(spec, obs, _state(10, arrival_scv=16.0), 100.0)
+    assert poisson.replicas == 10
+    assert bursty.replicas > poisson.replicas
