@@ -22,7 +22,8 @@ from governor.sim.scenario import Scenario
 class Summary:
     policy: str
     configuration: str
-    requests: float
+    arrived: float  # requests that arrived in the measured run (the same for every policy)
+    requests: float  # requests that finished in it (the warm-up's backlog included, the end's excluded)
     violations: float  # finished late or dropped
     dropped: float
     attainment: float  # share within the SLO latency
@@ -46,12 +47,13 @@ def max_in_window(times: tuple[float, ...], window: float) -> int:
 
 
 def summarize(result: RunResult) -> Summary:
-    finished = result.arrived - result.queued_at_end
+    finished = result.arrived + result.queued_at_start - result.queued_at_end  # requests that finished in the run
     hours = result.duration_s / 3600.0
     p99 = quantile_from_histogram(result.latency_hist, 0.99)
     return Summary(
         policy=result.policy,
         configuration=result.configuration,
+        arrived=result.arrived,
         requests=finished,
         violations=finished - result.within_slo,
         dropped=result.dropped,

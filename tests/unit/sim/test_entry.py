@@ -19,7 +19,7 @@ def test_simulate_json_compares_every_policy_on_the_same_arrivals(capsys: pytest
     report = json.loads(capsys.readouterr().out)
     rows = {row["policy"]: row for row in report["policies"]}
     assert list(rows) == policies.split(",")
-    assert len({row["requests"] for row in rows.values()}) == 1  # identical arrivals
+    assert len({row["arrived"] for row in rows.values()}) == 1  # identical arrivals
     for row in rows.values():
         assert 0.0 <= row["attainment"] <= 1.0
         assert row["gpu_hours"] > 0

@@ -39,6 +39,7 @@ def summary(
     return Summary(
         policy=policy,
         configuration="hand-made",
+        arrived=requests,
         requests=requests,
         violations=violations,
         dropped=0.0,
@@ -208,7 +209,7 @@ def test_the_full_matrix_and_the_quick_one() -> None:
 def test_one_real_cell_runs_every_named_policy_on_the_same_arrivals() -> None:
     result = run_cell(CellKey("smoke", 1), ("governor", "hpa", "static-peak"))
     assert list(result.runs) == ["governor", "hpa", "static-peak"]
-    assert len({r.summary.requests for r in result.runs.values()}) == 1
+    assert len({r.summary.arrived for r in result.runs.values()}) == 1
     peak = result.runs["static-peak"]
     assert peak.swap_log == () and peak.steady_replicas > 0 and peak.initial_precision == "bf16"
     assert result.quality["int4"] < result.quality["fp8"] < result.quality["bf16"]

@@ -55,3 +55,15 @@ def test_the_plot_draws_every_policy(tmp_path: Path, smoke_results: list[RunResu
     out = tmp_path / "smoke.png"
     plot(build_scenario("smoke", seed=3), smoke_results, out)
     assert out.stat().st_size > 10_000
+
+
+def test_requests_left_queued_by_the_warm_up_count_as_finished_in_the_run() -> None:
+    """A fleet too small for the warm-up's load starts the run with a backlog; those requests finish in it."""
+    scenario = dataclasses.replace(build_scenario("smoke", seed=3), initial_replicas=2, warmup_rate=12.0)
+    result = simulate(scenario, build_controller("static-peak", scenario))
+    starved = simulate(scenario, dataclasses.replace(build_controller("static-peak", scenario), replicas=2))
+    assert starved.queued_at_start > 0
+    summary = summarize(starved)
+    assert summary.requests == pytest.approx(starved.arrived + starved.queued_at_start - starved.queued_at_end)
+    assert summary.violations >= 0.0
+    assert summary.arrived == summarize(result).arrived  # the same arrivals whatever the fleet
