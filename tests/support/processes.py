@@ -39,7 +39,7 @@ def http_get(port: int, path: str) -> tuple[int, str]:
 
 def wait_http_ok(url: str, timeout: float = 20.0, proc: subprocess.Popen[bytes] | None = None) -> None:
     deadline = time.monotonic() + timeout
-    last: Exception | None = None
+    last = "no answer yet"
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"process exited with {proc.returncode} before {url} was ready")
@@ -47,8 +47,11 @@ def wait_http_ok(url: str, timeout: float = 20.0, proc: subprocess.Popen[bytes] 
             with urllib.request.urlopen(url, timeout=1.0) as resp:
                 if resp.status == 200:
                     return
+        except urllib.error.HTTPError as exc:  # a 503 holds the open response: close it, or its socket leaks
+            last = f"HTTP {exc.code}"
+            exc.close()
         except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
-            last = exc
+            last = repr(exc)
         time.sleep(0.1)
     raise TimeoutError(f"{url} not ready after {timeout}s: {last}")
 

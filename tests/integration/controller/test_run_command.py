@@ -6,15 +6,20 @@ code, no traceback and no retry loop.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import queue
 import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -139,15 +144,27 @@ def test_running_operator_is_ready_and_logs_json_about_each_service(kube: KubeHa
         "GOVERNOR_TICK_SECONDS": "0.5",
     }
     kube.client.create("inferenceservices", service("chat"))
+    lines: queue.Queue[str] = queue.Queue()
     with subprocess.Popen([*GOVERNOR, "run"], env=env, stderr=subprocess.PIPE, text=True) as proc:
+        assert proc.stderr is not None
+        reader = threading.Thread(target=lambda: [lines.put(line) for line in proc.stderr], daemon=True)  # type: ignore[union-attr]
+        reader.start()
+        records: list[dict[str, Any]] = []
         try:
             wait_http_ok(f"http://127.0.0.1:{port}/readyz", timeout=30, proc=proc)
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as live:
                 assert live.status == 200 and live.read().startswith(b"ok: last tick ")
+            # ready means the loop ticks; the watch may deliver "chat" a tick later, so wait for its record
+            deadline = time.monotonic() + 30
+            while not any(r.get("name") == "chat" for r in records) and time.monotonic() < deadline:
+                with contextlib.suppress(queue.Empty):
+                    records.append(json.loads(lines.get(timeout=0.5)))
         finally:
             proc.send_signal(signal.SIGTERM)
-            _, err = proc.communicate(timeout=30)
-    records = [json.loads(line) for line in err.splitlines()]
+            proc.wait(timeout=30)
+            reader.join(timeout=10)
+    while not lines.empty():
+        records.append(json.loads(lines.get()))
     assert records[0]["message"].startswith(f"starting governor {package_version()}")
     about = [r for r in records if r.get("name") == "chat"]
     assert about and all(r["namespace"] == NS and r["logger"] for r in about)
