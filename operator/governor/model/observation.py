@@ -39,6 +39,18 @@ class Observation:
     gpu_memory_used_mean: Sample | None = None  # 0..1 of total
     gpu_memory_used_max: Sample | None = None  # 0..1 of total
     ready_replicas: Sample | None = None
+    # LLM-native signals (token-serving model servers: vLLM, SGLang, TGI, TensorRT-LLM)
+    ttft_ms: Sample | None = None  # time to first token at spec.slo.ttft.quantile
+    itl_ms: Sample | None = None  # inter-token latency (TPOT) at spec.slo.itl.quantile
+    ttft_attainment: Sample | None = None  # share of requests whose TTFT is within spec.slo.ttft.ms
+    itl_attainment: Sample | None = None  # share of requests whose ITL is within spec.slo.itl.ms
+    goodput_attainment: Sample | None = None  # share meeting every declared objective (Prometheus: a lower bound)
+    queue_wait_ms: Sample | None = None  # mean time a request waits before its prefill starts
+    prompt_tokens_rate: Sample | None = None  # prompt (prefill) tokens/s, cache hits included
+    generation_tokens_rate: Sample | None = None  # generated (decode) tokens/s
+    prefix_cache_hit_ratio: Sample | None = None  # 0..1, prompt tokens served from the prefix cache
+    kv_cache_usage_mean: Sample | None = None  # 0..1 of the KV-cache blocks in use, mean over replicas
+    kv_cache_usage_max: Sample | None = None  # 0..1, the fullest replica
 
     def fresh(self, name: str, max_age: float, now: float) -> float | None:
         """The signal's value if present and at most ``max_age`` seconds old, else ``None``."""

@@ -104,11 +104,29 @@ class PrecisionSpec:
 
 
 @dataclass(frozen=True)
+class TokenLatencySLO:
+    """An LLM-native latency objective: ``quantile`` of the measured latency stays within ``ms``."""
+
+    ms: float
+    quantile: float = 0.9
+
+
+@dataclass(frozen=True)
 class SLOSpec:
     latency_ms: float = 1000.0
     latency_quantile: float = 0.99
-    objective: float = 0.999  # share of requests that must finish within latency_ms
+    objective: float = 0.999  # share of requests that must finish within latency_ms (and ttft/itl)
     period_days: float = 30.0
+    # False when spec.slo declares only token objectives: latency_ms is then the default, used as a
+    # scale by the queueing model but never judged (no request-latency breach, condition or alert)
+    latency_declared: bool = True
+    ttft: TokenLatencySLO | None = None  # time to first token: queueing plus prefill
+    itl: TokenLatencySLO | None = None  # inter-token latency (TPOT): one decode step
+
+    @property
+    def token_objectives(self) -> bool:
+        """True when a TTFT or ITL objective is declared: goodput counts a request good only if it meets all."""
+        return self.ttft is not None or self.itl is not None
 
 
 @dataclass(frozen=True)
