@@ -55,7 +55,7 @@ def summarize(result: RunResult) -> Summary:
         configuration=result.configuration,
         arrived=result.arrived,
         requests=finished,
-        violations=finished - result.within_slo,
+        violations=max(0.0, finished - result.within_slo),  # fluid counts: no -0 from rounding
         dropped=result.dropped,
         attainment=result.within_slo / finished if finished > 0 else 1.0,
         p99_s=p99 if p99 is not None else 0.0,
