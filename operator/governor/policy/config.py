@@ -11,6 +11,31 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class TokenPriors:
+    """Declared costs of one replica at relative throughput 1.0 (seconds and tokens)."""
+
+    step_seconds: float  # d0: a decode step with nothing else to do
+    prefill_seconds_per_token: float  # a: GPU seconds per uncached prompt token
+    decode_seconds_per_token: float  # d1: marginal step seconds per request in the batch
+    ttft_base_seconds: float  # τb: TTFT of a request with no prompt at no load
+    ttft_seconds_per_token: float  # τa: TTFT per uncached prompt token at no load
+    kv_tokens: float  # K: KV-cache capacity of one replica in tokens
+    # Per-precision priors are these divided by the variant's relative throughput.
+
+
+# Calibrated to the simulator's bf16 replica (docs/simulation.md, token mode): about 1.45 req/s
+# at a 4000-token prompt and 1000-token output within TTFT 3 s and ITL 100 ms (P90).
+DEFAULT_TOKEN_PRIORS = TokenPriors(
+    step_seconds=0.03,
+    prefill_seconds_per_token=5e-5,
+    decode_seconds_per_token=2.8e-4,
+    ttft_base_seconds=0.05,
+    ttft_seconds_per_token=2e-4,
+    kv_tokens=500_000.0,
+)
+
+
+@dataclass(frozen=True)
 class PolicyConfig:
     # A signal older than this (seconds, measured from the end of its rate window) is stale.
     max_signal_age_seconds: float = 60.0
@@ -79,6 +104,23 @@ class PolicyConfig:
     gpu_guard_min_utilization: float = 0.7
     # History kept in state (recommendations, scale events, swaps).
     history_seconds: float = 3600.0
+    # Token objectives (spec.slo.ttft / itl): size on the token-level capacity model
+    # (policy/tokens.py) when the SLO declares them; False: the request-rate model only.
+    token_model: bool = True
+    token_priors: TokenPriors = DEFAULT_TOKEN_PRIORS
+    # Plan for this share of each token objective (TTFT, ITL), and never past this token-work
+    # utilisation (u = λ·(prompt·a + output·d1)); the KV cache is planned to this share of capacity.
+    token_slo_margin: float = 0.85
+    token_max_utilization: float = 0.92
+    token_kv_target: float = 0.9
+    # Learn token costs only from unsaturated windows: the fullest KV cache at most this share,
+    # an admission wait at most this share of the TTFT, and the modelled utilisation below this.
+    token_learn_max_kv: float = 0.95
+    token_learn_max_wait_share: float = 0.5
+    token_learn_max_utilization: float = 0.95
+    # Forgetting factor of the token costs' recursive least squares, per observation
+    # (0.97 at a 10 s tick: about 5 minutes of memory, so a new model or server version is relearned).
+    token_forgetting: float = 0.97
 
 
 DEFAULT_CONFIG = PolicyConfig()

@@ -24,10 +24,13 @@ from governor.policy.replicas import (
     latency_query,
     replicas_for_concurrency,
     replicas_for_gpu,
+    slo_need,
     solve,
+    token_need,
 )
 from governor.policy.signals import View, read, relative_throughput
 from governor.policy.state import PolicyState
+from governor.policy.tokens import TokenNeed
 
 
 def decide(
@@ -38,13 +41,15 @@ def decide(
     state = _notice_swap_end(spec, state, now, cfg)
     view, updates = read(spec, observation, state, now, cfg)
     plan_tp = _planning_throughput(spec, state.precision, state.target_precision)
-    need_plan = solve(latency_query(spec, view, plan_tp, cfg))
+    need_plan = slo_need(spec, view, plan_tp, cfg)
     choice = ladder.choose(spec, state, view, need_plan, now, cfg)
-    latency_need = need_plan
+    size_tp = plan_tp
     chosen_tp = relative_throughput(spec, choice.precision)
     if choice.new_swap and chosen_tp < plan_tp:  # a step up: size for the slower precision now
-        latency_need = solve(latency_query(spec, view, chosen_tp, cfg))
-    recs = _recommendations(spec, view, latency_need)
+        size_tp = chosen_tp
+    recs = _recommendations(
+        spec, view, solve(latency_query(spec, view, size_tp, cfg)), token_need(spec, view, size_tp, cfg)
+    )
     if choice.prepare_replicas is not None:
         recs["step-up"] = choice.prepare_replicas
     counting = _counting(spec, view, recs, cfg)
@@ -89,8 +94,12 @@ def _planning_throughput(spec: ServiceSpec, served: Precision, target: Precision
     return min(served_tp, relative_throughput(spec, target))
 
 
-def _recommendations(spec: ServiceSpec, view: View, latency_need: int | None) -> dict[str, int]:
-    recs: dict[str, int] = {}
+def _recommendations(
+    spec: ServiceSpec, view: View, latency_need: int | None, token: TokenNeed | None
+) -> dict[str, int]:
+    recs: dict[str, int] = token.as_recommendations() if token is not None else {}
+    if token is not None and not spec.slo.latency_declared:
+        latency_need = None  # only the token objectives are judged
     for name, value in (
         ("latency", latency_need),
         ("gpu", replicas_for_gpu(spec, view)),
@@ -111,10 +120,7 @@ def _counting(spec: ServiceSpec, view: View, recs: dict[str, int], cfg: PolicyCo
     """
     if "gpu" not in recs or "latency" not in recs:
         return recs
-    slo = spec.slo
-    at_risk = (view.p99_ms is not None and view.p99_ms > slo.latency_ms) or (
-        view.attainment is not None and view.attainment < slo.objective
-    )
+    at_risk = ladder.breach(spec, view) is not None
     drained = view.queued is not None and view.queued <= 0.0
     target = spec.targets.gpu_utilization or 0.0
     guard_utilization = _guard_utilization(view.arrival_scv, cfg)

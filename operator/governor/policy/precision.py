@@ -24,9 +24,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+from governor.model.slo import breach as slo_breach
 from governor.model.spec import Precision, PrecisionMode, PrecisionSpec, ServiceSpec, SwapMode, Variant
 from governor.policy.config import PolicyConfig
-from governor.policy.replicas import latency_query, solve
+from governor.policy.replicas import slo_need
 from governor.policy.signals import View
 from governor.policy.state import PolicyState
 
@@ -122,16 +123,14 @@ def swaps_last_hour(state: PolicyState, now: float) -> int:
 
 def breach(spec: ServiceSpec, view: View) -> str | None:
     """Why the SLO is breaching now, or None."""
-    slo = spec.slo
-    if view.p99_ms is not None and view.p99_ms > slo.latency_ms:
-        return f"p{_pct(slo.latency_quantile)} {view.p99_ms:.0f} ms > SLO {slo.latency_ms:.0f} ms"
-    if view.attainment is not None and view.attainment < slo.objective:
-        return f"SLO attainment {view.attainment:.2%} < objective {slo.objective:.2%}"
-    return None
-
-
-def _pct(quantile: float) -> str:
-    return f"{quantile * 100:g}"
+    return slo_breach(
+        spec.slo,
+        latency_ms=view.p99_ms,
+        attainment=view.attainment,
+        ttft_ms=view.ttft_ms,
+        itl_ms=view.itl_ms,
+        goodput=view.goodput,
+    )
 
 
 def choose(
@@ -160,7 +159,7 @@ def choose(
 def _during_swap(spec: ServiceSpec, state: PolicyState, view: View, now: float, cfg: PolicyConfig) -> LadderChoice:
     """A swap is rolling: keep it, unless even its target is short at maxReplicas (then step further down)."""
     target = state.target_precision or state.precision
-    need = solve(latency_query(spec, view, _throughput(spec, target), cfg)) if view.fresh else None
+    need = slo_need(spec, view, _throughput(spec, target), cfg) if view.fresh else None
     variant = spec.precision.variant(target)
     batch = _rolling_batch(spec, variant, _top_throughput(spec), need, cfg) if variant is not None else None
     keep = LadderChoice(target, _with_batch(f"swap to {target} in progress", batch), None, max_unavailable=batch)
@@ -253,7 +252,7 @@ def _step_down(
 def _short_now(spec: ServiceSpec, view: View, throughput: float, cfg: PolicyConfig) -> bool:
     """Would the arrivals here now (no forecast, no backlog) need more than maxReplicas?"""
     now = replace(view, arrival_plan=view.arrival_now or 0.0)
-    need = solve(latency_query(spec, now, throughput, cfg))
+    need = slo_need(spec, now, throughput, cfg)
     return need is not None and need > spec.max_replicas
 
 
@@ -270,7 +269,7 @@ def _carrying(spec: ServiceSpec, view: View, lower: Variant, cfg: PolicyConfig) 
     down = _rungs_of(spec).down
     variant = lower
     while True:
-        need = solve(latency_query(spec, view, variant.relative_throughput, cfg))
+        need = slo_need(spec, view, variant.relative_throughput, cfg)
         further = down.get(variant.precision)
         share = cfg.rolling_fit_share if swap_mode(variant) is SwapMode.ROLLING else cfg.in_place_fit_share
         if need is None or need <= spec.max_replicas * share or further is None:
@@ -378,7 +377,7 @@ def _highest_with_headroom(
 
 def _step_up_replicas(spec: ServiceSpec, view: View, target: Variant, replicas: int, cfg: PolicyConfig) -> int | None:
     """Replicas to have ready before swapping up to ``target``: its latency need, plus the swap's outage."""
-    need = solve(latency_query(spec, view, target.relative_throughput, cfg))
+    need = slo_need(spec, view, target.relative_throughput, cfg)
     if need is None:
         return None
     if swap_mode(target) is SwapMode.IN_PLACE:

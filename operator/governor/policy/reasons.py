@@ -57,6 +57,8 @@ def _driver(spec: ServiceSpec, view: View, recs: dict[str, int], outcome: Outcom
     elif name == "gpu-guard":
         util = view.gpu_utilization or 0.0
         text = f"GPU utilisation {util:.0%} near saturation on {view.ready} ready → {value} replicas (SLO met)"
+    elif name in ("ttft", "itl", "kv-cache"):
+        text = _token_text(spec, view, name, value)
     elif name == "step-up":
         text = f"{value} replicas ready before the precision steps up"
     else:
@@ -64,6 +66,22 @@ def _driver(spec: ServiceSpec, view: View, recs: dict[str, int], outcome: Outcom
         text = f"{view.in_flight or 0.0:.0f} requests in flight at {per:g} per replica → {value} replicas"
     others = ", ".join(f"{k} {v}" for k, v in recs.items() if k != name)
     return f"{text} (others: {others})" if others else text
+
+
+def _token_text(spec: ServiceSpec, view: View, name: str, value: int) -> str:
+    """``TTFT SLO p90 ≤ 3000 ms binds: 6 replicas for 8.0 req/s of 4000+1000 tokens (12% prefix hits)``."""
+    slo = spec.slo
+    objective = {
+        "ttft": f"TTFT SLO p{slo.ttft.quantile * 100:g} ≤ {slo.ttft.ms:.0f} ms" if slo.ttft else "TTFT SLO",
+        "itl": f"ITL SLO p{slo.itl.quantile * 100:g} ≤ {slo.itl.ms:.0f} ms" if slo.itl else "ITL SLO",
+        "kv-cache": "KV-cache capacity",
+    }[name]
+    shape = ""
+    if view.tokens is not None:
+        load = view.tokens.load
+        hits = 1.0 - load.uncached_tokens / load.prompt_tokens if load.prompt_tokens > 0.0 else 0.0
+        shape = f" of {load.prompt_tokens:.0f}+{load.output_tokens:.0f} tokens ({hits:.0%} prefix hits)"
+    return f"{objective} binds: {value} replicas for {view.arrival_plan or 0.0:.1f} req/s{shape}"
 
 
 _SLO_TEXT: dict[int, tuple[SLOSpec, str]] = {}

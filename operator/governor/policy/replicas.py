@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 
 from governor.model.spec import ServiceSpec
+from governor.policy import tokens
 from governor.policy.behavior import within_tolerance
 from governor.policy.config import PolicyConfig
 from governor.policy.queueing import burst_factor, replicas_for_latency
@@ -47,6 +48,30 @@ def latency_query(spec: ServiceSpec, view: View, throughput: float, cfg: PolicyC
         limit,
         burst_factor(view.arrival_scv),
     )
+
+
+def token_need(spec: ServiceSpec, view: View, throughput: float, cfg: PolicyConfig) -> tokens.TokenNeed | None:
+    """The token model's need at a precision of relative ``throughput``; None when it does not size."""
+    if view.tokens is None or view.arrival_plan is None:
+        return None
+    limit = max(spec.max_replicas * cfg.search_limit_factor, spec.max_replicas + 1)
+    t = view.tokens
+    return tokens.need(spec, t.costs, t.load, view.arrival_plan, throughput, t.kv_known, limit, cfg)
+
+
+def slo_need(spec: ServiceSpec, view: View, throughput: float, cfg: PolicyConfig) -> int | None:
+    """Replicas the SLO needs at a precision of relative ``throughput``: the largest of its objectives.
+
+    The token model sizes the TTFT, ITL and KV-cache bounds when it has data; the request-latency
+    signal (Erlang C) sizes ``latencyMs`` when the SLO declares it, or when the token model has
+    nothing yet to size with.
+    """
+    token = token_need(spec, view, throughput, cfg)
+    needs = [token.replicas] if token is not None else []
+    if spec.slo.latency_declared or token is None:
+        needs.append(solve(latency_query(spec, view, throughput, cfg)))
+    known = [n for n in needs if n is not None]
+    return max(known) if known else None
 
 
 def solve(query: LatencyQuery | None) -> int | None:

@@ -16,11 +16,13 @@ misses), update the Holt forecast, and learn the per-replica capacity and servic
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from governor.model.observation import Observation, Sample
+from governor.model.slo import breach as slo_breach
 from governor.model.spec import ServiceSpec
+from governor.policy import tokens
 from governor.policy.config import PolicyConfig
 from governor.policy.state import PolicyState
 
@@ -44,6 +46,19 @@ class View:
     arrival_scv: float = 1.0  # learned ca² of arrivals (1.0 until learned)
     queued: float | None = None  # requests waiting now (None when not reported)
     backlog_rate: float = 0.0  # the queue's drain rate included in arrival_plan (queued / drain seconds)
+    ttft_ms: float | None = None  # measured TTFT at spec.slo.ttft.quantile
+    itl_ms: float | None = None  # measured ITL at spec.slo.itl.quantile
+    goodput: float | None = None  # share of requests meeting every declared objective
+    tokens: TokenView | None = None  # the token model, when it sizes this service
+
+
+@dataclass(frozen=True)
+class TokenView:
+    """The token model's inputs for this tick: the traffic's token shape and the learned costs."""
+
+    load: tokens.Load
+    costs: tokens.Costs
+    kv_known: bool  # the server reports KV-cache usage (the KV bound applies)
 
 
 def relative_throughput(spec: ServiceSpec, precision: object) -> float:
@@ -78,6 +93,7 @@ def read(
     arrival = max(rate, 0.0) * (1.0 - min(max(hit or 0.0, 0.0), 1.0))
     queue_seen = _queue_history(state.queue_seen, obs.queue_depth if queued is not None else None)
     capacity, service_time = _learn(spec, state, arrival, ready, util, running, queue_seen, cfg)
+    updates_capacity = capacity
     surge = _saturated_arrival(spec, state, queue_seen, ready, util, capacity, cfg)
     arrival_now = max(arrival, surge or 0.0)
     sample_at = obs.request_rate.at
@@ -86,28 +102,107 @@ def read(
     holt = state.forecast.update(arrival_now, sample_at, cfg.forecast_alpha, cfg.forecast_beta)
     horizon = spec.startup_seconds + cfg.forecast_extra_seconds + max(now - sample_at, 0.0)
     forecast = holt.predict(horizon, arrival_now, cfg.forecast_max_growth)
-    calm_since = _calm_since(spec, state, p99, attainment, now)
+    calm_since = _calm_since(spec, state, obs, p99, attainment, now, age)
     if calm_since is not None and now - calm_since >= cfg.calm_seconds:
         forecast = _trim_noise(forecast, arrival_now, scv, cfg)
     drain = min(cfg.backlog_drain_seconds, max(spec.startup_seconds, 1.0))
     backlog = (queued or 0.0) / drain
     plan = max(arrival_now, forecast) + backlog
+    token_view, token_model = _tokens(spec, obs, state, rate, ready, running, now, cfg)
+    if token_view is not None:  # the replica's capacity is its token work at full utilisation
+        work = token_view.costs.work(token_view.load)
+        capacity = 1.0 / work if work > 0.0 else capacity
     view = View(True, 0.0, ready, arrival_now, plan, forecast, capacity, service_time, util, in_flight, p99,
-                attainment, scv if scv is not None else 1.0, queued, backlog)  # fmt: skip
-    updates = {"forecast": holt, "data_seen_at": now, "data_lost_at": None, "capacity_ref": capacity,
+                attainment, scv if scv is not None else 1.0, queued, backlog,
+                _fresh(obs.ttft_ms, age, now), _fresh(obs.itl_ms, age, now),
+                _fresh(obs.goodput_attainment, age, now), token_view)  # fmt: skip
+    updates = {"forecast": holt, "data_seen_at": now, "data_lost_at": None, "capacity_ref": updates_capacity,
                "service_time": service_time, "queue_seen": queue_seen, "arrival_scv": scv,
-               "rate_seen": rate_seen[-2:], "calm_since": calm_since}  # fmt: skip
+               "rate_seen": rate_seen[-2:], "calm_since": calm_since, "token_model": token_model}  # fmt: skip
     return view, updates
 
 
+def _tokens(
+    spec: ServiceSpec,
+    obs: Observation,
+    state: PolicyState,
+    rate: float,
+    ready: int,
+    running: float | None,
+    now: float,
+    cfg: PolicyConfig,
+) -> tuple[TokenView | None, tokens.TokenModel | None]:
+    """The token model's view of this tick and what it learned, or ``(None, kept)`` when it does not size.
+
+    It sizes a service whose SLO declares a TTFT or ITL objective (and ``cfg.token_model``),
+    once the token shape of the traffic is known: prompt and generated token rates over the
+    request rate (the last shape seen is kept while traffic is idle).
+    """
+    model = state.token_model
+    if not (cfg.token_model and spec.slo.token_objectives):
+        return None, model
+    age = cfg.max_signal_age_seconds
+    prompt = _fresh(obs.prompt_tokens_rate, age, now)
+    generated = _fresh(obs.generation_tokens_rate, age, now)
+    model = model or tokens.TokenModel()
+    load = model.load
+    if prompt is not None and generated is not None and rate > 0.0 and generated > 0.0:
+        hit = min(max(_fresh(obs.prefix_cache_hit_ratio, age, now) or 0.0, 0.0), 1.0)
+        load = tokens.Load(prompt / rate, prompt / rate * (1.0 - hit), generated / rate)
+        model = replace(model, load=load)
+    if load is None:
+        return None, model
+    tp = relative_throughput(spec, state.precision)
+    steady = not state.swapping and state.target_precision is None and ready > 0 and ready == state.replicas
+    if steady and rate > 0.0 and prompt is not None:
+        window = tokens.Window(
+            rate / ready,
+            load,
+            _seconds(_fresh(obs.itl_ms, age, now)),
+            _seconds(_fresh(obs.ttft_ms, age, now)),
+            _seconds(_fresh(obs.queue_wait_ms, age, now)),
+            running / ready if running is not None else None,
+            _fresh(obs.kv_cache_usage_mean, age, now),
+            _fresh(obs.kv_cache_usage_max, age, now),
+        )
+        model = tokens.learn(model, window, tp, cfg.token_priors, spec, cfg)
+    kv_known = _fresh(obs.kv_cache_usage_mean, age, now) is not None or model.kv_tokens is not None
+    return TokenView(load, tokens.costs(model, cfg.token_priors), kv_known), model
+
+
+def _seconds(ms: float | None) -> float | None:
+    return None if ms is None else ms / 1000.0
+
+
 def _calm_since(
-    spec: ServiceSpec, state: PolicyState, p99: float | None, attainment: float | None, now: float
+    spec: ServiceSpec,
+    state: PolicyState,
+    obs: Observation,
+    p99: float | None,
+    attainment: float | None,
+    now: float,
+    age: float,
 ) -> float | None:
-    """Since when the observed latency has met the SLO (p99 and attainment), None while not or unknown."""
+    """Since when the observed latency has met the SLO, None while it does not or is unknown.
+
+    Known: p99 and attainment for a request-latency SLO, the goodput share for token objectives.
+    """
     slo = spec.slo
-    if p99 is None or attainment is None:
+    ttft, itl, goodput = (
+        _fresh(obs.ttft_ms, age, now),
+        _fresh(obs.itl_ms, age, now),
+        _fresh(obs.goodput_attainment, age, now),
+    )
+    if slo.latency_declared and (p99 is None or attainment is None):
         return None
-    if p99 > slo.latency_ms or attainment < slo.objective:
+    if (
+        slo.token_objectives
+        and goodput is None
+        and (slo.ttft is None or ttft is None)
+        and (slo.itl is None or itl is None)
+    ):
+        return None
+    if slo_breach(slo, latency_ms=p99, attainment=attainment, ttft_ms=ttft, itl_ms=itl, goodput=goodput):
         return None
     return state.calm_since if state.calm_since is not None else now
 

@@ -13,6 +13,7 @@ from typing import Any
 from governor.model.spec import Precision
 from governor.policy.behavior import History
 from governor.policy.forecast import Holt
+from governor.policy.tokens import TokenModel
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class PolicyState:
     rate_seen: tuple[tuple[float, float], ...] = ()
     # Since when the observed p99 and attainment have met the SLO (None while they do not).
     calm_since: float | None = None
+    # What the token model learned (services with TTFT/ITL objectives; None until it has data).
+    token_model: TokenModel | None = None
 
     @classmethod
     def initial(cls, replicas: int, precision: Precision) -> PolicyState:
@@ -86,6 +89,7 @@ class PolicyState:
             "arrivalScv": self.arrival_scv,
             "rateSeen": [list(pair) for pair in self.rate_seen],
             "calmSince": self.calm_since,
+            "tokenModel": self.token_model.to_dict() if self.token_model is not None else None,
         }
 
     @classmethod
@@ -113,6 +117,7 @@ class PolicyState:
             arrival_scv=_opt_float(data.get("arrivalScv")),
             rate_seen=tuple((float(v), float(t)) for v, t in data.get("rateSeen") or ()),
             calm_since=_opt_float(data.get("calmSince")),
+            token_model=TokenModel.from_dict(data["tokenModel"]) if data.get("tokenModel") else None,
         )
 
 
