@@ -66,6 +66,16 @@ VLLM = Preset(
     model_label="model_name",
 )
 
+SGLANG = Preset(
+    name="sglang",
+    requests=(Series("sglang:num_requests_total"),),
+    errors=(Series("sglang:num_aborted_requests_total"),),
+    latency=Histogram("sglang:e2e_request_latency_seconds"),
+    queue=Series("sglang:num_queue_reqs"),
+    running=Series("sglang:num_running_reqs"),
+    model_label="model_name",
+)
+
 TRITON = Preset(
     name="triton",
     requests=(Series("nv_inference_request_success"), Series("nv_inference_request_failure")),
@@ -103,6 +113,7 @@ GENERIC = Preset(
 
 PRESETS: dict[MetricsPreset, Preset] = {
     MetricsPreset.VLLM: VLLM,
+    MetricsPreset.SGLANG: SGLANG,
     MetricsPreset.TRITON: TRITON,
     MetricsPreset.TGI: TGI,
     MetricsPreset.GENERIC: GENERIC,
