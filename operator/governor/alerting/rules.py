@@ -111,12 +111,14 @@ def _burn(
     """Multi-window burn of one objective's error budget (the request-latency one unless ``history`` is given)."""
     objective = inp.spec.slo.objective
     what = what or f"{inp.spec.slo.latency_ms:g} ms / {objective:g} latency SLO"
-    if history is None:
-        history = inp.history if inp.spec.slo.latency_declared else None  # undeclared: never judged
+    if history is None and not inp.spec.slo.latency_declared:
+        summary = "request latency not declared (only token objectives): not judged"
+        return _condition(inp, rule, False, summary, inp.settings.burn_rate_for, {"burn": burn})
+    judged = history if history is not None else inp.history
     fired: list[str] = []
-    for w in scaled(windows, inp.spec.slo.period_days) if history is not None else ():
-        long = history.burn_rate(w.long_seconds, inp.now, objective)
-        short = history.burn_rate(w.short_seconds, inp.now, objective)
+    for w in scaled(windows, inp.spec.slo.period_days):
+        long = judged.burn_rate(w.long_seconds, inp.now, objective)
+        short = judged.burn_rate(w.short_seconds, inp.now, objective)
         if long is not None and short is not None and long > w.factor and short > w.factor:
             fired.append(
                 f"{_fmt(long)}× over {w.long_seconds / 3600:.3g} h and {_fmt(short)}× over "
