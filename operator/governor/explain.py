@@ -75,6 +75,28 @@ def _summary(spec: Mapping[str, Any], status: Mapping[str, Any]) -> list[str]:
         f"  latency    p99 {_fmt(metrics.get('latencyP99Ms'), 'ms')} vs SLO {slo.get('latencyMs', '-')} ms; "
         f"{_fmt(metrics.get('rps'), 'req/s')}; GPU {_fmt(metrics.get('gpuUtilization'), '')}; "
         f"source {metrics.get('source', 'none')}",
+        *_tokens(slo, metrics),
+    ]
+
+
+def _tokens(slo: Mapping[str, Any], metrics: Mapping[str, Any]) -> list[str]:
+    """TTFT, ITL (measured vs objective), goodput and token rates, for services that declare or export them."""
+    keys = ("ttftMs", "itlMs", "goodput", "promptTokensPerSecond", "generationTokensPerSecond")
+    if not any(k in slo for k in ("ttft", "itl")) and not any(k in metrics for k in keys):
+        return []
+
+    def objective(name: str) -> str:
+        declared = slo.get(name)
+        if not isinstance(declared, Mapping):
+            return "no objective"
+        return f"SLO p{float(declared.get('quantile', 0.9)) * 100:g} {declared.get('ms', '-')} ms"
+
+    return [
+        f"  tokens     TTFT {_fmt(metrics.get('ttftMs'), 'ms')} ({objective('ttft')}); "
+        f"ITL {_fmt(metrics.get('itlMs'), 'ms')} ({objective('itl')}); goodput {_fmt(metrics.get('goodput'), '')}",
+        f"             {_fmt(metrics.get('promptTokensPerSecond'), 'prompt tok/s')}; "
+        f"{_fmt(metrics.get('generationTokensPerSecond'), 'generated tok/s')}; "
+        f"queue wait {_fmt(metrics.get('queueWaitMs'), 'ms')}; KV cache {_fmt(metrics.get('kvCacheUsage'), '')}",
     ]
 
 

@@ -104,3 +104,26 @@ def test_a_name_governor_cannot_give_its_objects_is_refused_up_front(
     assert [(e.path, e.message) for e in caught.value.errors] == [("metadata.name", rules.NAME_IS_DNS_LABEL)]
     _, server_message = rejection(cluster, body, namespace)
     assert rules.NAME_IS_DNS_LABEL in server_message, server_message
+
+
+def test_token_objectives_are_accepted_and_defaulted(cluster: Cluster, namespace: str) -> None:
+    """ttft/itl beside or instead of latencyMs; quantile defaults to 0.9; latencyMs is not filled in beside them."""
+    body = copy.deepcopy(BASE)
+    body["metadata"]["namespace"] = namespace
+    body["spec"]["slo"] = {"ttft": {"ms": 300}, "itl": {"ms": 40, "quantile": 0.99}}
+    created = server_create(cluster, body, namespace)
+    assert created["spec"]["slo"]["ttft"] == {"ms": 300, "quantile": 0.9}
+    assert created["spec"]["slo"]["itl"] == {"ms": 40, "quantile": 0.99}
+    assert "latencyMs" not in created["spec"]["slo"]  # only token objectives: request latency is not judged
+    slo = parse_service(created).slo
+    assert slo.latency_declared is False and slo.ttft is not None and slo.ttft.quantile == 0.9
+    body["spec"]["slo"] = {"latencyMs": 2000, "ttft": {"ms": 300}}
+    assert parse_service(server_create(cluster, body, namespace)).slo.latency_declared is True
+
+
+def test_an_invalid_token_objective_is_rejected(cluster: Cluster, namespace: str) -> None:
+    body = copy.deepcopy(BASE)
+    body["metadata"]["namespace"] = namespace
+    body["spec"]["slo"] = {"itl": {"ms": -1, "quantile": 1.5}}
+    _, message = rejection(cluster, body, namespace)
+    assert "spec.slo.itl.ms" in message and "spec.slo.itl.quantile" in message, message

@@ -8,7 +8,9 @@ data: ``to_status()`` gives a small JSON-safe dict the controller persists in th
 status, and ``from_status()`` restores it after an operator restart.
 
 Each observation adds ``request_rate × Δt`` requests, of which ``(1 − slo_attainment)``
-were bad (slower than the SLO latency). ``Δt`` is the time since the previous attainment
+were bad (slower than the SLO latency). A TTFT or ITL objective keeps a history of its own over
+its attainment signal (``ttft_attainment``, ``itl_attainment``), persisted beside the latency one.
+``Δt`` is the time since the previous attainment
 sample, capped so that a gap in the metrics never counts as observed traffic.
 """
 
@@ -89,8 +91,11 @@ class _Tier:
 class BudgetHistory:
     """Good/bad request counts of one service over the last few days, at tiered resolution."""
 
-    def __init__(self, period_days: float = REFERENCE_PERIOD_DAYS, max_step: float = 60.0) -> None:
+    def __init__(
+        self, period_days: float = REFERENCE_PERIOD_DAYS, max_step: float = 60.0, signal: str = "slo_attainment"
+    ) -> None:
         self.period_days = period_days
+        self.signal = signal  # the Observation field holding the share of good requests
         self.max_step = max_step
         k = period_days / REFERENCE_PERIOD_DAYS
         self.tiers = [_Tier(width * k, size) for width, size in TIERS]
@@ -98,7 +103,7 @@ class BudgetHistory:
 
     def record(self, observation: Observation) -> bool:
         """Fold one observation in; False when it carries no new rate + attainment pair."""
-        rate, attainment = observation.request_rate, observation.slo_attainment
+        rate, attainment = observation.request_rate, getattr(observation, self.signal)
         if rate is None or attainment is None:
             return False
         at = attainment.at
@@ -141,9 +146,11 @@ class BudgetHistory:
         }
 
     @classmethod
-    def from_status(cls, data: Mapping[str, Any] | None, period_days: float) -> BudgetHistory:
+    def from_status(
+        cls, data: Mapping[str, Any] | None, period_days: float, signal: str = "slo_attainment"
+    ) -> BudgetHistory:
         """Restore a history; anything unreadable or for another period starts empty instead."""
-        history = cls(period_days)
+        history = cls(period_days, signal=signal)
         if not isinstance(data, Mapping) or data.get("version") != STATUS_VERSION:
             return history
         if data.get("periodDays") != period_days:
@@ -157,5 +164,5 @@ class BudgetHistory:
             last = data.get("lastAt")
             history.last_at = float(last) if last is not None else None
         except (TypeError, ValueError):
-            return cls(period_days)
+            return cls(period_days, signal=signal)
         return history

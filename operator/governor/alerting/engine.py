@@ -57,11 +57,18 @@ class AlertEvaluation:
     problems: tuple[FieldError, ...]  # to surface on the CR (unknown receiver names, ...)
     status: list[dict[str, Any]] = field(default_factory=list)  # → status.alerts
     history: BudgetHistory | None = None
+    token_histories: Mapping[str, BudgetHistory] = field(default_factory=dict)  # "ttft" / "itl"
 
     @property
     def budget(self) -> dict[str, Any]:
-        """The burn-rate history for ``status.alertBudget``: persist it on the slow heartbeat only."""
-        return self.history.to_status() if self.history is not None else {}
+        """The burn-rate history for ``status.alertBudget``: persist it on the slow heartbeat only.
+
+        The request-latency history is the top level (as before token objectives existed); each
+        declared token objective's history sits under its name.
+        """
+        budget = self.history.to_status() if self.history is not None else {}
+        budget.update({name: h.to_status() for name, h in self.token_histories.items()})
+        return budget
 
     @property
     def firing(self) -> tuple[AlertRecord, ...]:
@@ -73,6 +80,7 @@ class AlertEngine:
         self.receivers = receivers
         self.notifier = notifier
         self._histories: dict[ServiceKey, BudgetHistory] = {}
+        self._token_histories: dict[tuple[ServiceKey, str], BudgetHistory] = {}
         self._fingerprints: dict[ServiceKey, set[str]] = {}
 
     def history(self, spec: ServiceSpec, prior_budget: Mapping[str, Any] | None = None) -> BudgetHistory:
@@ -82,6 +90,23 @@ class AlertEngine:
             current = BudgetHistory.from_status(prior_budget, spec.slo.period_days)
             self._histories[spec.key] = current
         return current
+
+    def token_histories(
+        self, spec: ServiceSpec, prior_budget: Mapping[str, Any] | None = None
+    ) -> dict[str, BudgetHistory]:
+        """One burn-rate history per declared token objective (``ttft``, ``itl``), restored like ``history``."""
+        out: dict[str, BudgetHistory] = {}
+        for name, declared in (("ttft", spec.slo.ttft), ("itl", spec.slo.itl)):
+            if declared is None:
+                self._token_histories.pop((spec.key, name), None)
+                continue
+            current = self._token_histories.get((spec.key, name))
+            if current is None or current.period_days != spec.slo.period_days:
+                prior = prior_budget.get(name) if isinstance(prior_budget, Mapping) else None
+                current = BudgetHistory.from_status(prior, spec.slo.period_days, f"{name}_attainment")
+                self._token_histories[(spec.key, name)] = current
+            out[name] = current
+        return out
 
     def evaluate(
         self,
@@ -97,7 +122,11 @@ class AlertEngine:
         config = self.receivers.config
         history = self.history(spec, prior_budget)
         history.record(observation)
-        inputs = RuleInput(spec, observation, decision, context or AlertContext(), history, config.rules, now)
+        tokens = self.token_histories(spec, prior_budget)
+        for token_history in tokens.values():
+            token_history.record(observation)
+        context = context or AlertContext()
+        inputs = RuleInput(spec, observation, decision, context, history, config.rules, now, tokens)
         conditions = with_links(evaluate_rules(inputs), config.links)
         prior = from_status(prior_status)
         acks = {r.fingerprint: self.notifier.acknowledged(r.fingerprint) for r in prior} if self.notifier else {}
@@ -118,11 +147,14 @@ class AlertEngine:
             problems=tuple(problems) + self._spec_problems(spec, routed),
             status=to_status(records),
             history=history,
+            token_histories=tokens,
         )
 
     def forget(self, key: ServiceKey) -> None:
         """The service is gone (CR deleted): drop its caches."""
         self._histories.pop(key, None)
+        for name in ("ttft", "itl"):
+            self._token_histories.pop((key, name), None)
         gone = self._fingerprints.pop(key, set())
         if self.notifier is not None:
             self.notifier.forget(gone)

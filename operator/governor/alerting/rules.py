@@ -9,7 +9,7 @@ condition as pending until it has been active for ``for_seconds``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from governor.alerting.budget import PAGE_WINDOWS, TICKET_WINDOWS, BudgetHistory, BurnWindow, scaled
 from governor.alerting.types import Condition, Severity, frozen_labels
@@ -48,11 +48,16 @@ class RuleInput:
     history: BudgetHistory
     settings: RuleSettings
     now: float
+    token_histories: Mapping[str, BudgetHistory] = field(default_factory=dict)  # per declared TTFT/ITL objective
 
 
 DEFAULT_SEVERITY: Mapping[str, Severity] = {
     "SLOBurnRatePage": Severity.CRITICAL,
     "SLOBurnRateTicket": Severity.WARNING,
+    "TTFTBurnRatePage": Severity.CRITICAL,
+    "TTFTBurnRateTicket": Severity.WARNING,
+    "ITLBurnRatePage": Severity.CRITICAL,
+    "ITLBurnRateTicket": Severity.WARNING,
     "AtCapacityBreachingSLO": Severity.CRITICAL,
     "GPUSaturated": Severity.WARNING,
     "CacheHitRatioLow": Severity.WARNING,
@@ -61,7 +66,14 @@ DEFAULT_SEVERITY: Mapping[str, Severity] = {
     "RolloutFailed": Severity.WARNING,
 }
 # Both burn-rate rules raise the same alertname, so a firing page inhibits the ticket.
-ALERTNAME: Mapping[str, str] = {"SLOBurnRatePage": "SLOErrorBudgetBurn", "SLOBurnRateTicket": "SLOErrorBudgetBurn"}
+ALERTNAME: Mapping[str, str] = {
+    "SLOBurnRatePage": "SLOErrorBudgetBurn",
+    "SLOBurnRateTicket": "SLOErrorBudgetBurn",
+    "TTFTBurnRatePage": "TTFTErrorBudgetBurn",
+    "TTFTBurnRateTicket": "TTFTErrorBudgetBurn",
+    "ITLBurnRatePage": "ITLErrorBudgetBurn",
+    "ITLBurnRateTicket": "ITLErrorBudgetBurn",
+}
 
 
 def _condition(
@@ -88,22 +100,31 @@ def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3g}"
 
 
-def _burn(inp: RuleInput, rule: str, windows: tuple[BurnWindow, ...], burn: str) -> Condition:
+def _burn(
+    inp: RuleInput,
+    rule: str,
+    windows: tuple[BurnWindow, ...],
+    burn: str,
+    history: BudgetHistory | None = None,
+    what: str | None = None,
+) -> Condition:
+    """Multi-window burn of one objective's error budget (the request-latency one unless ``history`` is given)."""
     objective = inp.spec.slo.objective
+    what = what or f"{inp.spec.slo.latency_ms:g} ms / {objective:g} latency SLO"
+    if history is None and not inp.spec.slo.latency_declared:
+        summary = "request latency not declared (only token objectives): not judged"
+        return _condition(inp, rule, False, summary, inp.settings.burn_rate_for, {"burn": burn})
+    judged = history if history is not None else inp.history
     fired: list[str] = []
     for w in scaled(windows, inp.spec.slo.period_days):
-        long = inp.history.burn_rate(w.long_seconds, inp.now, objective)
-        short = inp.history.burn_rate(w.short_seconds, inp.now, objective)
+        long = judged.burn_rate(w.long_seconds, inp.now, objective)
+        short = judged.burn_rate(w.short_seconds, inp.now, objective)
         if long is not None and short is not None and long > w.factor and short > w.factor:
             fired.append(
                 f"{_fmt(long)}× over {w.long_seconds / 3600:.3g} h and {_fmt(short)}× over "
                 f"{w.short_seconds / 60:.3g} min (threshold {w.factor}×)"
             )
-    summary = (
-        f"error budget of the {inp.spec.slo.latency_ms:g} ms / {objective:g} latency SLO burning: " + "; ".join(fired)
-        if fired
-        else "error budget burn within limits"
-    )
+    summary = f"error budget of the {what} burning: " + "; ".join(fired) if fired else "error budget burn within limits"
     return _condition(inp, rule, bool(fired), summary, inp.settings.burn_rate_for, {"burn": burn})
 
 
@@ -113,6 +134,32 @@ def slo_burn_page(inp: RuleInput) -> Condition:
 
 def slo_burn_ticket(inp: RuleInput) -> Condition:
     return _burn(inp, "SLOBurnRateTicket", TICKET_WINDOWS, "ticket")
+
+
+def _token_burn(inp: RuleInput, name: str, rule: str, windows: tuple[BurnWindow, ...], burn: str) -> Condition:
+    """Burn of a TTFT or ITL objective's own error budget; never active when the spec does not declare it."""
+    declared = inp.spec.slo.ttft if name == "ttft" else inp.spec.slo.itl
+    history = inp.token_histories.get(name)
+    if declared is None or history is None:
+        return _condition(inp, rule, False, f"no {name.upper()} objective declared", inp.settings.burn_rate_for)
+    what = f"{declared.ms:g} ms / {inp.spec.slo.objective:g} {name.upper()} SLO"
+    return _burn(inp, rule, windows, burn, history, what)
+
+
+def ttft_burn_page(inp: RuleInput) -> Condition:
+    return _token_burn(inp, "ttft", "TTFTBurnRatePage", PAGE_WINDOWS, "page")
+
+
+def ttft_burn_ticket(inp: RuleInput) -> Condition:
+    return _token_burn(inp, "ttft", "TTFTBurnRateTicket", TICKET_WINDOWS, "ticket")
+
+
+def itl_burn_page(inp: RuleInput) -> Condition:
+    return _token_burn(inp, "itl", "ITLBurnRatePage", PAGE_WINDOWS, "page")
+
+
+def itl_burn_ticket(inp: RuleInput) -> Condition:
+    return _token_burn(inp, "itl", "ITLBurnRateTicket", TICKET_WINDOWS, "ticket")
 
 
 def _at_max(inp: RuleInput) -> bool:
@@ -126,13 +173,28 @@ def _fresh(inp: RuleInput, name: str) -> float | None:
 
 
 def _breaching(inp: RuleInput) -> tuple[bool, str]:
-    attainment = _fresh(inp, "slo_attainment")
-    if attainment is not None:
-        return attainment < inp.spec.slo.objective, f"SLO attainment {attainment:.4g} < {inp.spec.slo.objective:g}"
-    p = _fresh(inp, "latency_p99_ms")
-    if p is not None:
-        return p > inp.spec.slo.latency_ms, f"p99 latency {p:.4g} ms > {inp.spec.slo.latency_ms:g} ms"
-    return False, "no latency signal"
+    """Whether a declared objective is breached now: request latency (when declared), TTFT, ITL."""
+    slo, reasons = inp.spec.slo, []
+    measured = False
+    if slo.latency_declared:
+        attainment, p = _fresh(inp, "slo_attainment"), _fresh(inp, "latency_p99_ms")
+        measured = measured or attainment is not None or p is not None
+        if attainment is not None and attainment < slo.objective:
+            reasons.append(f"SLO attainment {attainment:.4g} < {slo.objective:g}")
+        elif attainment is None and p is not None and p > slo.latency_ms:
+            reasons.append(f"p99 latency {p:.4g} ms > {slo.latency_ms:g} ms")
+    for name, declared in (("ttft", slo.ttft), ("itl", slo.itl)):
+        if declared is None:
+            continue
+        share, value = _fresh(inp, f"{name}_attainment"), _fresh(inp, f"{name}_ms")
+        measured = measured or share is not None or value is not None
+        if share is not None and share < slo.objective:
+            reasons.append(f"{name.upper()} attainment {share:.4g} < {slo.objective:g}")
+        elif share is None and value is not None and value > declared.ms:
+            reasons.append(f"{name.upper()} {value:.4g} ms > {declared.ms:g} ms")
+    if reasons:
+        return True, "; ".join(reasons)
+    return False, "within every objective" if measured else "no latency signal"
 
 
 def at_capacity_breaching(inp: RuleInput) -> Condition:
@@ -167,7 +229,7 @@ def precision_degraded(inp: RuleInput) -> Condition:
 
 
 def metrics_unavailable(inp: RuleInput) -> Condition:
-    signals = ("request_rate", "slo_attainment", "latency_p99_ms")
+    signals = ("request_rate", "slo_attainment", "latency_p99_ms", "ttft_ms", "itl_ms")
     active = all(_fresh(inp, name) is None for name in signals)
     summary = f"no fresh request rate or latency for this service (source: {inp.observation.source})"
     return _condition(inp, "MetricsUnavailable", active, summary, inp.settings.metrics_unavailable_for)
@@ -181,6 +243,10 @@ def rollout_failed(inp: RuleInput) -> Condition:
 RULES: Mapping[str, Callable[[RuleInput], Condition]] = {
     "SLOBurnRatePage": slo_burn_page,
     "SLOBurnRateTicket": slo_burn_ticket,
+    "TTFTBurnRatePage": ttft_burn_page,
+    "TTFTBurnRateTicket": ttft_burn_ticket,
+    "ITLBurnRatePage": itl_burn_page,
+    "ITLBurnRateTicket": itl_burn_ticket,
     "AtCapacityBreachingSLO": at_capacity_breaching,
     "GPUSaturated": gpu_saturated,
     "CacheHitRatioLow": cache_hit_low,

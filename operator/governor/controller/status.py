@@ -90,20 +90,43 @@ def build_status(seen: Seen, previous: Mapping[str, Any], now: float) -> dict[st
     return status
 
 
+def slo_verdicts(spec: ServiceSpec, obs: Observation | None) -> list[tuple[bool, str]]:
+    """(met, words) for each declared objective that was measured: request latency, TTFT, ITL.
+
+    Each is judged by its attainment against ``objective`` when measured, else by its quantile
+    against its threshold. Request latency is not judged when the spec declares only token objectives.
+    """
+    if obs is None:
+        return []
+    slo, out = spec.slo, []
+    if slo.latency_declared:
+        attained, p99 = obs.slo_attainment, obs.latency_p99_ms
+        if attained is not None:
+            text = f"{attained.value:.2%} of requests within {slo.latency_ms:g} ms (objective {slo.objective:.2%})"
+            out.append((attained.value >= slo.objective, text))
+        elif p99 is not None:
+            out.append((p99.value <= slo.latency_ms, f"p99 {p99.value:.0f} ms vs SLO {slo.latency_ms:g} ms"))
+    for name, label, what in (("ttft", "TTFT", "requests' first token"), ("itl", "ITL", "token gaps")):
+        declared = slo.ttft if name == "ttft" else slo.itl
+        if declared is None:
+            continue
+        share, measured = getattr(obs, f"{name}_attainment"), getattr(obs, f"{name}_ms")
+        if share is not None:
+            text = f"{label}: {share.value:.2%} of {what} within {declared.ms:g} ms (objective {slo.objective:.2%})"
+            out.append((share.value >= slo.objective, text))
+        elif measured is not None:
+            text = f"{label} p{declared.quantile * 100:g} {measured.value:.0f} ms vs SLO {declared.ms:g} ms"
+            out.append((measured.value <= declared.ms, text))
+    return out
+
+
 def service_conditions(spec: ServiceSpec, seen: Seen, precision: str) -> dict[str, tuple[str, str, str]]:
     """SLOMet, AtCapacity and PrecisionDegraded: how the service stands against its SLO and its budget."""
-    slo_ms = spec.slo.latency_ms
     out: dict[str, tuple[str, str, str]] = {}
-    obs = seen.observation
-    p99 = obs.latency_p99_ms if obs is not None else None
-    attained = obs.slo_attainment if obs is not None else None
-    if attained is not None:
-        met = attained.value >= spec.slo.objective
-        text = f"{attained.value:.2%} of requests within {slo_ms:g} ms (objective {spec.slo.objective:.2%})"
-        out[cond.SLO_MET] = (cond.TRUE if met else cond.FALSE, "WithinSLO" if met else "SLOBreached", text)
-    elif p99 is not None:
-        met = p99.value <= slo_ms
-        text = f"p99 {p99.value:.0f} ms vs SLO {slo_ms:g} ms"
+    verdicts = slo_verdicts(spec, seen.observation)
+    if verdicts:
+        met = all(ok for ok, _ in verdicts)
+        text = "; ".join(words for ok, words in sorted(verdicts, key=lambda v: v[0]))  # breaches first
         out[cond.SLO_MET] = (cond.TRUE if met else cond.FALSE, "WithinSLO" if met else "SLOBreached", text)
     else:
         out[cond.SLO_MET] = (cond.UNKNOWN, "NoLatencyData", "no latency measured; replicas held")
@@ -161,6 +184,17 @@ def metrics_summary(obs: Observation) -> dict[str, Any]:
         ("latencyP99Ms", obs.latency_p99_ms),
         ("cacheHitRatio", obs.cache_hit_ratio),
         ("gpuUtilization", obs.gpu_utilization_mean),
+        ("ttftMs", obs.ttft_ms),
+        ("itlMs", obs.itl_ms),
+        ("ttftAttainment", obs.ttft_attainment),
+        ("itlAttainment", obs.itl_attainment),
+        ("goodput", obs.goodput_attainment),
+        ("queueWaitMs", obs.queue_wait_ms),
+        ("promptTokensPerSecond", obs.prompt_tokens_rate),
+        ("generationTokensPerSecond", obs.generation_tokens_rate),
+        ("prefixCacheHitRatio", obs.prefix_cache_hit_ratio),
+        ("kvCacheUsage", obs.kv_cache_usage_mean),
+        ("kvCacheUsageMax", obs.kv_cache_usage_max),
     ):
         if sample is not None:
             summary[key] = round(sample.value, 4)

@@ -5,6 +5,11 @@ counters grow with time at the configured request rate, and its latency histogra
 piecewise-uniform distribution whose quantiles are known exactly — so tests compare what
 Prometheus or the scrape source computed with the ground truth, and the demo drives the
 load (``set_load``) while Governor scales.
+
+The vLLM server also streams tokens: its time to first token, inter-token latency and queue wait
+follow their own distributions, its token counters grow with the configured tokens per request,
+and it reports KV-cache usage — under the names vLLM exports (``itl_spelling`` picks the newer
+``inter_token_latency`` or the older ``time_per_output_token`` name of the ITL histogram).
 """
 
 from __future__ import annotations
@@ -19,6 +24,10 @@ VLLM_BUCKETS = (0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 
 TGI_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0)
 GENERIC_BUCKETS = (0.05, 0.1, 0.25, 0.5, 0.8, 1.0, 1.5, 2.5, 5.0, 10.0)
 TRITON_QUANTILES = (0.5, 0.9, 0.95, 0.99)
+VLLM_TTFT_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
+VLLM_ITL_BUCKETS = (0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5)
+VLLM_QUEUE_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+ITL_NAMES = {"new": "vllm:inter_token_latency_seconds", "old": "vllm:time_per_output_token_seconds"}
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,17 @@ class Load:
     cache_hit_ratio: float = 0.6
     queue: float = 3.0
     running: float = 8.0
+    # token streaming (vLLM): per-request TTFT and queue wait, per-token gaps, tokens per request
+    ttft: LatencyDistribution = field(
+        default_factory=lambda: LatencyDistribution(((0.05, 0.1, 0.6), (0.1, 0.25, 0.3), (0.25, 0.5, 0.1)))
+    )
+    itl: LatencyDistribution = field(
+        default_factory=lambda: LatencyDistribution(((0.01, 0.025, 0.5), (0.025, 0.05, 0.4), (0.05, 0.1, 0.1)))
+    )
+    queue_wait: LatencyDistribution = field(default_factory=lambda: LatencyDistribution(((0.0, 0.05, 1.0),)))
+    prompt_tokens: float = 512.0  # per request
+    generation_tokens: float = 128.0  # per request
+    kv_cache_usage: float = 0.4
 
 
 @dataclass
@@ -74,13 +94,37 @@ class _Totals:
     cache_lookups: float = 0.0
     cache_hits: float = 0.0
     buckets: dict[float, float] = field(default_factory=dict)
+    # token streaming: histogram (bucket counts, sum, count) per signal, token counters
+    streams: dict[str, _Stream] = field(default_factory=dict)
+    prompt_tokens: float = 0.0
+    generation_tokens: float = 0.0
+
+
+@dataclass
+class _Stream:
+    buckets: dict[float, float] = field(default_factory=dict)
+    total: float = 0.0  # the histogram's _sum
+    count: float = 0.0
+
+    def observe(self, n: float, dist: LatencyDistribution, bounds: tuple[float, ...]) -> None:
+        """``n`` observations spread as ``dist`` (fractional counts: the expected value of the counters)."""
+        for le in bounds:
+            self.buckets[le] = self.buckets.get(le, 0.0) + n * dist.cdf(le)
+        self.total += n * dist.mean()
+        self.count += n
 
 
 class SimulatedModelServer:
     """One simulated pod; ``render()`` is its ``/metrics`` page at the current time."""
 
     def __init__(
-        self, preset: str, load: Load | None = None, *, model: str = "demo", clock: Callable[[], float] = time.monotonic
+        self,
+        preset: str,
+        load: Load | None = None,
+        *,
+        model: str = "demo",
+        clock: Callable[[], float] = time.monotonic,
+        itl_spelling: str = "new",
     ) -> None:
         if preset not in RENDERERS:
             raise ValueError(f"unknown preset {preset!r}; expected one of {', '.join(RENDERERS)}")
@@ -88,6 +132,7 @@ class SimulatedModelServer:
         self.model = model
         self.load = load or Load()
         self.clock = clock
+        self.itl_name = ITL_NAMES[itl_spelling]
         self._since = clock()
         self._totals = _Totals()
 
@@ -112,6 +157,12 @@ class SimulatedModelServer:
         t.cache_hits += lookups * load.cache_hit_ratio
         for le in BUCKETS[self.preset]:
             t.buckets[le] = t.buckets.get(le, 0.0) + served * load.latency.cdf(le)
+        t.prompt_tokens += served * load.prompt_tokens
+        t.generation_tokens += served * load.generation_tokens
+        gaps = served * max(load.generation_tokens - 1.0, 0.0)  # one gap between each pair of tokens
+        t.streams.setdefault("ttft", _Stream()).observe(served, load.ttft, VLLM_TTFT_BUCKETS)
+        t.streams.setdefault("itl", _Stream()).observe(gaps, load.itl, VLLM_ITL_BUCKETS)
+        t.streams.setdefault("queue", _Stream()).observe(served, load.queue_wait, VLLM_QUEUE_BUCKETS)
 
     def render(self) -> str:
         self._advance()
@@ -146,6 +197,33 @@ def _histogram(name: str, bounds: tuple[float, ...], t: _Totals, scale: float = 
     return _family(name, "histogram", *lines)
 
 
+def _stream(name: str, bounds: tuple[float, ...], stream: _Stream, **labels: str) -> list[str]:
+    lines = [_line(f"{name}_bucket", stream.buckets.get(le, 0.0), le=f"{le:g}", **labels) for le in bounds]
+    lines.append(_line(f"{name}_bucket", stream.count, le="+Inf", **labels))
+    lines.append(_line(f"{name}_sum", stream.total, **labels))
+    lines.append(_line(f"{name}_count", stream.count, **labels))
+    return _family(name, "histogram", *lines)
+
+
+def _vllm_tokens(s: SimulatedModelServer) -> list[str]:
+    t, m = s._totals, s.model
+    out = _stream("vllm:time_to_first_token_seconds", VLLM_TTFT_BUCKETS, t.streams["ttft"], model_name=m)
+    out += _stream(s.itl_name, VLLM_ITL_BUCKETS, t.streams["itl"], model_name=m)
+    out += _stream("vllm:request_queue_time_seconds", VLLM_QUEUE_BUCKETS, t.streams["queue"], model_name=m)
+    out += _family(
+        "vllm:prompt_tokens_total", "counter", _line("vllm:prompt_tokens_total", t.prompt_tokens, model_name=m)
+    )
+    out += _family(
+        "vllm:generation_tokens_total",
+        "counter",
+        _line("vllm:generation_tokens_total", t.generation_tokens, model_name=m),
+    )
+    out += _family(
+        "vllm:kv_cache_usage_perc", "gauge", _line("vllm:kv_cache_usage_perc", s.load.kv_cache_usage, model_name=m)
+    )
+    return out
+
+
 def render_vllm(s: SimulatedModelServer) -> str:
     t, m = s._totals, s.model
     ok = t.requests - t.errors
@@ -168,6 +246,7 @@ def render_vllm(s: SimulatedModelServer) -> str:
     out += _family(
         "vllm:prefix_cache_hits_total", "counter", _line("vllm:prefix_cache_hits_total", t.cache_hits, model_name=m)
     )
+    out += _vllm_tokens(s)
     return "\n".join(out) + "\n"
 
 

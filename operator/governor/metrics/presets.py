@@ -34,6 +34,33 @@ class Histogram:
 
 
 @dataclass(frozen=True)
+class TokenSeries:
+    """The LLM-native series of a token-streaming server; each tuple holds one signal's spellings, newest first."""
+
+    ttft: tuple[Histogram, ...] = ()  # time to first token, per request
+    itl: tuple[Histogram, ...] = ()  # inter-token latency (time per output token)
+    queue_time: tuple[Histogram, ...] = ()  # time waiting before prefill; its mean is rate(_sum) / rate(_count)
+    prompt_tokens: tuple[Series, ...] = ()  # counter of prompt (prefill) tokens
+    generation_tokens: tuple[Series, ...] = ()  # counter of generated tokens
+    prefix_hits: tuple[Series, ...] = ()  # counter of prefix-cache hits (tokens)
+    prefix_queries: tuple[Series, ...] = ()  # counter of prefix-cache lookups (tokens)
+    prefix_hit_gauge: tuple[Series, ...] = ()  # a hit ratio the server computes itself (0..1)
+    kv_usage: tuple[Series, ...] = ()  # gauge: share of KV-cache blocks in use (0..1)
+
+    def histogram(self, name: str) -> tuple[Histogram, ...]:
+        """The spellings of the ``ttft`` or ``itl`` histogram."""
+        return self.ttft if name == "ttft" else self.itl
+
+
+def _h(*names: str) -> tuple[Histogram, ...]:
+    return tuple(Histogram(n) for n in names)
+
+
+def _s(*names: str) -> tuple[Series, ...]:
+    return tuple(Series(n) for n in names)
+
+
+@dataclass(frozen=True)
 class Preset:
     name: str
     requests: tuple[Series, ...]  # counters whose summed rate is the request rate
@@ -48,6 +75,7 @@ class Preset:
     cache_lookups: Series | None = None  # counter of all lookups (hits + misses)
     cache_misses: Series | None = None  # counter; lookups = hits + misses when set
     model_label: str | None = None  # label naming the served model (direct scrape filters on it)
+    tokens: TokenSeries = TokenSeries()  # LLM-native series; empty for servers without them
 
 
 # vLLM buckets (seconds) of vllm:e2e_request_latency_seconds, as the server defines them.
@@ -64,6 +92,38 @@ VLLM = Preset(
     cache_hits=Series("vllm:prefix_cache_hits_total"),
     cache_lookups=Series("vllm:prefix_cache_queries_total"),
     model_label="model_name",
+    # ITL was time_per_output_token before vLLM renamed it; the prefix-cache counters and the KV
+    # usage gauge carried a gpu_ infix in older versions.
+    tokens=TokenSeries(
+        ttft=_h("vllm:time_to_first_token_seconds"),
+        itl=_h("vllm:inter_token_latency_seconds", "vllm:time_per_output_token_seconds"),
+        queue_time=_h("vllm:request_queue_time_seconds"),
+        prompt_tokens=_s("vllm:prompt_tokens_total"),
+        generation_tokens=_s("vllm:generation_tokens_total"),
+        prefix_hits=_s("vllm:prefix_cache_hits_total", "vllm:gpu_prefix_cache_hits_total"),
+        prefix_queries=_s("vllm:prefix_cache_queries_total", "vllm:gpu_prefix_cache_queries_total"),
+        kv_usage=_s("vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc"),
+    ),
+)
+
+SGLANG = Preset(
+    name="sglang",
+    requests=(Series("sglang:num_requests_total"),),
+    errors=(Series("sglang:num_aborted_requests_total"),),
+    latency=Histogram("sglang:e2e_request_latency_seconds"),
+    queue=Series("sglang:num_queue_reqs"),
+    running=Series("sglang:num_running_reqs"),
+    model_label="model_name",
+    # SGLang computes its prefix-cache hit ratio itself (a gauge) and reports KV usage as token_usage.
+    tokens=TokenSeries(
+        ttft=_h("sglang:time_to_first_token_seconds"),
+        itl=_h("sglang:inter_token_latency_seconds", "sglang:time_per_output_token_seconds"),
+        queue_time=_h("sglang:queue_time_seconds"),
+        prompt_tokens=_s("sglang:prompt_tokens_total"),
+        generation_tokens=_s("sglang:generation_tokens_total"),
+        prefix_hit_gauge=_s("sglang:cache_hit_rate"),
+        kv_usage=_s("sglang:token_usage"),
+    ),
 )
 
 TRITON = Preset(
@@ -78,6 +138,13 @@ TRITON = Preset(
     cache_hits=Series("nv_cache_num_hits_per_model"),
     cache_misses=Series("nv_cache_num_misses_per_model"),
     model_label="model",
+    # The TensorRT-LLM backend adds KV-cache block gauges and token-length histograms (whose _sum is
+    # a token counter); it exports no TTFT, inter-token or queue-time histogram.
+    tokens=TokenSeries(
+        prompt_tokens=_s("nv_llm_input_token_len_sum"),
+        generation_tokens=_s("nv_llm_output_token_len_sum"),
+        kv_usage=(Series("nv_trt_llm_kv_cache_block_metrics", (("kv_cache_block_type", "fraction"),)),),
+    ),
 )
 
 TGI = Preset(
@@ -87,6 +154,14 @@ TGI = Preset(
     latency=Histogram("tgi_request_duration"),
     queue=Series("tgi_queue_size"),
     running=Series("tgi_batch_current_size"),
+    # TGI has no TTFT histogram, KV-cache gauge or prefix cache. Its time per token is each request's
+    # mean (one observation per request); its token counts are histograms whose _sum counts tokens.
+    tokens=TokenSeries(
+        itl=_h("tgi_request_mean_time_per_token_duration"),
+        queue_time=_h("tgi_request_queue_duration"),
+        prompt_tokens=_s("tgi_request_input_length_sum"),
+        generation_tokens=_s("tgi_request_generated_tokens_sum"),
+    ),
 )
 
 GENERIC = Preset(
@@ -99,10 +174,19 @@ GENERIC = Preset(
     cache_hits=Series("inference_cache_hits_total"),
     cache_lookups=Series("inference_cache_lookups_total"),
     model_label="model",
+    tokens=TokenSeries(
+        ttft=_h("inference_time_to_first_token_seconds"),
+        itl=_h("inference_inter_token_latency_seconds"),
+        queue_time=_h("inference_queue_time_seconds"),
+        prompt_tokens=_s("inference_prompt_tokens_total"),
+        generation_tokens=_s("inference_generation_tokens_total"),
+        kv_usage=_s("inference_kv_cache_usage_ratio"),
+    ),
 )
 
 PRESETS: dict[MetricsPreset, Preset] = {
     MetricsPreset.VLLM: VLLM,
+    MetricsPreset.SGLANG: SGLANG,
     MetricsPreset.TRITON: TRITON,
     MetricsPreset.TGI: TGI,
     MetricsPreset.GENERIC: GENERIC,

@@ -29,14 +29,17 @@ from governor.metrics.queries import (
     SIGNAL_LABEL,
     SLO_BUCKET,
     QueryBuilder,
+    join,
 )
 from governor.metrics.rules import GPU_SOURCES, RecordedQueries
 from governor.metrics.source import MetricsUnavailable, PodLister, ready_replicas
+from governor.metrics.tokens import TOKEN_HISTOGRAMS, goodput_lower_bound, objective, quantile_for, quantile_signal
 from governor.model import Observation, Sample, ServiceKey, ServiceSpec
 from governor.model.promql import UnsafeQuery, render
 
 log = logging.getLogger(__name__)
 SIGNALS = frozenset(f.name for f in fields(Observation)) - {"at", "source"}
+TOKEN_BUCKETS = {f"{name}_bucket": name for name in TOKEN_HISTOGRAMS}  # row tag → token histogram
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,11 @@ class Collected:
     samples: dict[ServiceKey, dict[str, Sample]] = field(default_factory=lambda: defaultdict(dict))
     buckets: dict[ServiceKey, list[tuple[float, float, float]]] = field(default_factory=lambda: defaultdict(list))
     overrides: dict[ServiceKey, dict[str, Sample]] = field(default_factory=lambda: defaultdict(dict))
+    # token histograms: quantile rows by tag (``ttft_ms@0.9``) and SLO bucket rows by histogram
+    quantiles: dict[ServiceKey, dict[str, Sample]] = field(default_factory=lambda: defaultdict(dict))
+    token_buckets: dict[tuple[ServiceKey, str], list[tuple[float, float, float]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
 
 
 class PrometheusSource:
@@ -134,14 +142,21 @@ class PrometheusSource:
         groups = [p.name for p in by_preset] + [g for g in by_gpu if g in GPU_SOURCES]
         detection = asyncio.ensure_future(self._recorded_groups(groups))  # concurrent with the layouts
         slo_les = await asyncio.gather(*(self._slo_buckets(p, t) for p, t in zip(by_preset, thresholds, strict=True)))
+        token_les = await asyncio.gather(*(self._token_buckets(p, g) for p, g in by_preset.items()))
         recorded = await detection
         jobs: list[Job] = []
-        for (preset, group), slo_le in zip(by_preset.items(), slo_les, strict=True):
+        for (preset, group), slo_le, token_le in zip(by_preset.items(), slo_les, token_les, strict=True):
             keys = frozenset(spec.key for spec in group)
+            quantiles = {name: {quantile_for(spec.slo, name) for spec in group} for name in TOKEN_HISTOGRAMS}
             if preset.name in recorded:
-                jobs += [Job(e, keys, names=n) for e, n in self.recorded.preset_query(preset, slo_le, len(keys))]
+                selectors = self.recorded.preset_query(preset, slo_le, len(keys), token_le)
+                jobs += [Job(e, keys, names=n) for e, n in selectors]
+                if expr := self.recorded.token_quantiles(preset, quantiles):
+                    jobs.append(Job(expr, keys))
                 continue
-            exprs = (self.builder.traffic(preset), self.builder.latency(preset, slo_le), self.builder.load(preset))
+            # The token signals travel with the gauges: the count of queries per tick stays three.
+            load = join([e for e in (self.builder.load(preset), self.builder.tokens(preset, quantiles, token_le)) if e])
+            exprs = (self.builder.traffic(preset), self.builder.latency(preset, slo_le), load)
             jobs += [Job(expr, keys) for expr in exprs if expr]
         for source, gpu_keys in by_gpu.items():
             if source in recorded:
@@ -196,20 +211,26 @@ class PrometheusSource:
         """The ``le`` values around each threshold (and ``+Inf``), from the cached bucket layout."""
         if preset.latency is None:
             return ()
-        bounds, labels = await self._layout(preset)
-        chosen = {"+Inf"} if bounds else set()
-        for threshold in thresholds_seconds:
-            units = threshold / preset.latency.seconds_per_unit
-            below = [i for i, b in enumerate(bounds) if b <= units]
-            above = [i for i, b in enumerate(bounds) if b > units and not math.isinf(b)]
-            chosen.update(labels[i] for i in below[-1:] + above[:1])
-        return tuple(sorted(chosen))
+        layout = await self._layout(preset.name, self.builder.layout(preset))
+        return _around(layout, [t / preset.latency.seconds_per_unit for t in thresholds_seconds])
 
-    async def _layout(self, preset: Preset) -> tuple[tuple[float, ...], tuple[str, ...]]:
-        cached = self._layouts.get(preset.name)
+    async def _token_buckets(self, preset: Preset, group: Sequence[ServiceSpec]) -> dict[str, tuple[str, ...]]:
+        """Per token histogram, the ``le`` values around the thresholds of the services that declare it."""
+        out: dict[str, tuple[str, ...]] = {}
+        for name in TOKEN_HISTOGRAMS:
+            spellings = preset.tokens.histogram(name)
+            objectives = [o for o in (objective(spec.slo, name) for spec in group) if o is not None]
+            if not spellings or not objectives:
+                continue
+            layout = await self._layout(f"{preset.name}:{name}", self.builder.token_layout(preset, name))
+            unit = spellings[0].seconds_per_unit
+            out[name] = _around(layout, [o.ms / 1000.0 / unit for o in objectives])
+        return out
+
+    async def _layout(self, cache_key: str, expr: str | None) -> tuple[tuple[float, ...], tuple[str, ...]]:
+        cached = self._layouts.get(cache_key)
         if cached and cached[0] > time.monotonic():
             return cached[1], cached[2]
-        expr = self.builder.layout(preset)
         try:
             rows = await self._run(expr) if expr else []
         except QueryRejected as exc:
@@ -218,8 +239,19 @@ class PrometheusSource:
         pairs = sorted((float(row["metric"]["le"]), row["metric"]["le"]) for row in rows if "le" in row["metric"])
         bounds, labels = tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
         if bounds:  # an empty layout (no series yet) is asked again next tick
-            self._layouts[preset.name] = (time.monotonic() + self.layout_ttl, bounds, labels)
+            self._layouts[cache_key] = (time.monotonic() + self.layout_ttl, bounds, labels)
         return bounds, labels
+
+
+def _around(layout: tuple[tuple[float, ...], tuple[str, ...]], thresholds: Collection[float]) -> tuple[str, ...]:
+    """The ``le`` labels just below and just above each threshold (in the histogram's unit), and ``+Inf``."""
+    bounds, labels = layout
+    chosen = {"+Inf"} if bounds else set()
+    for units in thresholds:
+        below = [i for i, b in enumerate(bounds) if b <= units]
+        above = [i for i, b in enumerate(bounds) if b > units and not math.isinf(b)]
+        chosen.update(labels[i] for i in below[-1:] + above[:1])
+    return tuple(sorted(chosen))
 
 
 def _observation(spec: ServiceSpec, collected: Collected, now: float, replicas: Sample | None) -> Observation:
@@ -235,9 +267,35 @@ def _observation(spec: ServiceSpec, collected: Collected, now: float, replicas: 
         share = share_within(spec.slo.latency_ms / 1000.0 / unit, [(le, v) for le, v, _ in buckets])
         if share is not None:
             samples = {**samples, "slo_attainment": Sample(share, min(at for _, _, at in buckets))}
+    samples = _token_signals(spec, collected, samples)
     if replicas is not None and "ready_replicas" not in samples:
         samples = {**samples, "ready_replicas": replicas}
     return Observation(at=now, source="prometheus", **samples)
+
+
+def _token_signals(spec: ServiceSpec, collected: Collected, samples: dict[str, Sample]) -> dict[str, Sample]:
+    """TTFT/ITL at the service's own quantiles, their attainment at its thresholds, and goodput."""
+    out = dict(samples)
+    quantiles = collected.quantiles.get(spec.key, {})
+    tokens = preset_for(spec.metrics.preset).tokens
+    for name in TOKEN_HISTOGRAMS:
+        found = quantiles.get(quantile_signal(name, quantile_for(spec.slo, name)))
+        if found is not None:
+            out.setdefault(f"{name}_ms", found)
+        declared, buckets = objective(spec.slo, name), collected.token_buckets.get((spec.key, name))
+        if declared is None or not buckets or f"{name}_attainment" in out:
+            continue
+        unit = tokens.histogram(name)[0].seconds_per_unit
+        share = share_within(declared.ms / 1000.0 / unit, [(le, v) for le, v, _ in buckets])
+        if share is not None:
+            out[f"{name}_attainment"] = Sample(share, min(at for _, _, at in buckets))
+    if "goodput_attainment" not in out:
+        # A lower bound: the histograms say how many missed each objective, not which requests.
+        attained = {n: out[n] for n in ("slo_attainment", "ttft_attainment", "itl_attainment") if n in out}
+        goodput = goodput_lower_bound(spec.slo, {n: s.value for n, s in attained.items()})
+        if goodput is not None:
+            out["goodput_attainment"] = Sample(goodput, min(s.at for s in attained.values()))
+    return out
 
 
 def _collect(collected: Collected, job: Job, rows: Rows, service_label: str) -> None:
@@ -262,6 +320,10 @@ def _collect(collected: Collected, job: Job, rows: Rows, service_label: str) -> 
             continue  # NaN (0/0, no requests) or ±Inf: not a measurement
         if signal == SLO_BUCKET:
             buckets[key].append((float(labels["le"]), value, float(at)))
+        elif signal in TOKEN_BUCKETS:
+            collected.token_buckets[(key, TOKEN_BUCKETS[signal])].append((float(labels["le"]), value, float(at)))
+        elif signal is not None and "@" in signal:
+            collected.quantiles[key].setdefault(signal, Sample(value, float(at)))
         elif signal in SIGNALS:
             found = samples[key]
             if signal not in found:

@@ -15,7 +15,7 @@ kube-state-metrics' ``kube_pod_labels`` (``pod_labels_selector``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from governor.metrics.presets import (
@@ -25,9 +25,11 @@ from governor.metrics.presets import (
     DCGM_FB_FREE,
     DCGM_FB_USED,
     DCGM_GPU_UTIL,
+    Histogram,
     Preset,
     Series,
 )
+from governor.metrics.tokens import TOKEN_HISTOGRAMS, quantile_signal
 from governor.model.promql import check_label_name, check_matchers, quote, regex_literal
 from governor.settings import PrometheusSettings
 
@@ -146,6 +148,90 @@ class QueryBuilder:
             elif preset.cache_misses is not None:
                 parts.append(("cache_hit_ratio", f"{hits} / ({hits} + {self.rate_sum((preset.cache_misses,))})"))
         return parts
+
+    # LLM-native signals ------------------------------------------------------------------------
+
+    def tokens(
+        self,
+        preset: Preset,
+        quantiles: Mapping[str, Collection[float]],
+        token_le: Mapping[str, Sequence[str]] | None = None,
+    ) -> str | None:
+        """One query for the token signals: quantiles per requested ``q``, the rest, and the SLO buckets."""
+        parts = [tag(expr, signal) for signal, expr in self.token_quantile_parts(preset, quantiles)]
+        parts += [tag(expr, signal) for signal, expr in self.token_parts(preset)]
+        for name, les in (token_le or {}).items():
+            if preset.tokens.histogram(name) and les:
+                parts.append(tag(self.token_bucket_rates(preset, name, self.le_matcher(les)), f"{name}_bucket"))
+        return join(parts)
+
+    def token_bucket_rates(self, preset: Preset, name: str, extra: str = "") -> str:
+        """Per-service bucket rates of the ``ttft`` or ``itl`` histogram, whichever spelling is exported."""
+        spellings = preset.tokens.histogram(name)
+        if not spellings:
+            raise ValueError(f"preset {preset.name} has no {name} histogram")
+        rates = [
+            f"sum by ({self.by}, le) (rate({self.select(Series(h.bucket), extra)}[{self.window}]))" for h in spellings
+        ]
+        return rates[0] if len(rates) == 1 else "(" + " or ".join(rates) + ")"
+
+    def token_quantile_parts(
+        self, preset: Preset, quantiles: Mapping[str, Collection[float]], bucket_rates: Mapping[str, str] | None = None
+    ) -> list[Part]:
+        """``ttft_ms@q`` / ``itl_ms@q`` for every ``q`` some service asks for (over ``bucket_rates`` when given)."""
+        parts: list[Part] = []
+        for name in TOKEN_HISTOGRAMS:
+            spellings = preset.tokens.histogram(name)
+            if not spellings:
+                continue
+            ms = 1000.0 * spellings[0].seconds_per_unit
+            rates = (bucket_rates or {}).get(name) or self.token_bucket_rates(preset, name)
+            for q in sorted(set(quantiles.get(name, ()))):
+                parts.append((quantile_signal(name, q), f"histogram_quantile({q:g}, {rates}) * {ms:g}"))
+        return parts
+
+    def token_parts(self, preset: Preset) -> list[Part]:
+        """Queue wait, token rates, prefix-cache hit ratio and KV-cache usage, by (namespace, service)."""
+        t = preset.tokens
+        parts: list[Part] = []
+        if t.queue_time:
+            parts.append(("queue_wait_ms", self._either([self._mean_ms(h) for h in t.queue_time])))
+        if t.prompt_tokens:
+            parts.append(("prompt_tokens_rate", self._either([self.rate_sum((s,)) for s in t.prompt_tokens])))
+        if t.generation_tokens:
+            parts.append(("generation_tokens_rate", self._either([self.rate_sum((s,)) for s in t.generation_tokens])))
+        ratios = [
+            f"{self.rate_sum((hits,))} / {self.rate_sum((lookups,))}"
+            for hits, lookups in zip(t.prefix_hits, t.prefix_queries, strict=False)
+        ]
+        ratios += [f"avg by ({self.by}) ({self.select(g)})" for g in t.prefix_hit_gauge]
+        if ratios:
+            parts.append(("prefix_cache_hit_ratio", self._either(ratios)))
+        if t.kv_usage:
+            parts.append(
+                ("kv_cache_usage_mean", self._either([f"avg by ({self.by}) ({self.select(g)})" for g in t.kv_usage]))
+            )
+            parts.append(
+                ("kv_cache_usage_max", self._either([f"max by ({self.by}) ({self.select(g)})" for g in t.kv_usage]))
+            )
+        return parts
+
+    def token_layout(self, preset: Preset, name: str) -> str | None:
+        """The bucket bounds of the ``ttft`` or ``itl`` histogram (every spelling), for the SLO buckets."""
+        spellings = preset.tokens.histogram(name)
+        if not spellings:
+            return None
+        return f"count by (le) ({' or '.join(self.select(Series(h.bucket)) for h in spellings)})"
+
+    def _mean_ms(self, histogram: Histogram) -> str:
+        total = self.rate_sum((Series(histogram.base + "_sum"),))
+        count = self.rate_sum((Series(histogram.base + "_count"),))
+        return f"{total} / {count} * {1000.0 * histogram.seconds_per_unit:g}"
+
+    @staticmethod
+    def _either(exprs: Sequence[str]) -> str:
+        """The first of several spellings a service exports (``or`` keeps the left side's rows)."""
+        return exprs[0] if len(exprs) == 1 else " or ".join(f"({e})" for e in exprs)
 
     def gpu(self, source: str) -> str | None:
         return join([tag(expr, signal) for signal, expr in self.gpu_parts(source)])

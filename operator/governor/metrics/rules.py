@@ -21,10 +21,16 @@ from typing import Any
 
 from governor.metrics.presets import PRESETS, Preset
 from governor.metrics.queries import SLO_BUCKET, Part, QueryBuilder, join, tag
+from governor.metrics.tokens import TOKEN_HISTOGRAMS, quantile_signal
 from governor.model.promql import quote, regex_literal
 
 GPU_SOURCES = ("agent", "dcgm")
-RATE_SIGNALS = frozenset({"request_rate", "error_rate", "cache_hit_ratio"})
+RATE_SIGNALS = frozenset(
+    {"request_rate", "error_rate", "cache_hit_ratio", "queue_wait_ms", "prompt_tokens_rate", "generation_tokens_rate"}
+)
+RATE_PREFIXES = ("latency_", "ttft_", "itl_", "prefix_cache_")
+# TTFT/ITL quantiles recorded for every service; a service asking for another one costs one more query.
+RECORDED_TOKEN_QUANTILES = (0.5, 0.9, 0.95, 0.99)
 DEFAULT_EVALUATION_INTERVAL = "15s"
 ROWS_PER_QUERY = 40_000  # rows one recorded-series answer may carry before it is split
 MAX_SPLIT = 3
@@ -50,7 +56,7 @@ class RecordedQueries:
         return f"{self.level}:governor_{group}_{signal}:{ops or self._ops(signal)}"
 
     def _ops(self, signal: str) -> str:
-        if signal in RATE_SIGNALS or signal.startswith("latency_"):
+        if signal in RATE_SIGNALS or signal.startswith(RATE_PREFIXES):
             return "rate" + re.sub(r"[^a-zA-Z0-9]", "_", self.builder.window)
         if signal in ("queue_depth", "running_requests"):
             return "sum"
@@ -77,7 +83,33 @@ class RecordedQueries:
         else:
             rules += [Rule(self._quantile_name(preset, s), e) for s, e in b.quantile_parts(preset)]
         rules += [Rule(self.name(preset.name, s), e) for s, e in b.load_parts(preset)]
+        # Token histograms: bucket rates recorded once; the tick reads the buckets around each
+        # service's thresholds and asks for its quantiles over the recorded rates (token_quantiles).
+        for name in TOKEN_HISTOGRAMS:
+            if preset.tokens.histogram(name):
+                rules.append(Rule(self.name(preset.name, f"{name}_bucket"), b.token_bucket_rates(preset, name)))
+        recorded = self._token_quantile_names(preset)
+        quantiles = dict.fromkeys(TOKEN_HISTOGRAMS, RECORDED_TOKEN_QUANTILES)
+        rules += [Rule(recorded[s], e) for s, e in b.token_quantile_parts(preset, quantiles, self._token_rates(preset))]
+        rules += [Rule(self.name(preset.name, s), e) for s, e in b.token_parts(preset)]
         return rules
+
+    def _token_rates(self, preset: Preset) -> dict[str, str]:
+        """The recorded bucket-rate series of each token histogram of ``preset``."""
+        return {
+            name: f"{self.name(preset.name, f'{name}_bucket')}{{{self.builder.service_label}!={quote('')}}}"
+            for name in TOKEN_HISTOGRAMS
+            if preset.tokens.histogram(name)
+        }
+
+    def _token_quantile_names(self, preset: Preset) -> dict[str, str]:
+        """Signal tag (``ttft_ms@0.9``) → recorded name (``..._ttft_p90_ms:rate1m``) of the recorded quantiles."""
+        return {
+            quantile_signal(name, q): self.name(preset.name, f"{name}_p{q * 100:g}_ms")
+            for name in TOKEN_HISTOGRAMS
+            if preset.tokens.histogram(name)
+            for q in RECORDED_TOKEN_QUANTILES
+        }
 
     def gpu_rules(self, source: str) -> list[Rule]:
         return [Rule(self.name(source, s), e) for s, e in self.builder.gpu_parts(source)]
@@ -103,7 +135,11 @@ class RecordedQueries:
         return f'group by (__name__) ({{__name__=~"{names}"}})'
 
     def preset_query(
-        self, preset: Preset, slo_le: Sequence[str], services: int = 0
+        self,
+        preset: Preset,
+        slo_le: Sequence[str],
+        services: int = 0,
+        token_le: Mapping[str, Sequence[str]] | None = None,
     ) -> list[tuple[str, dict[str, str]]]:
         """Plain selectors for every recorded series of ``preset``, each with recorded name → signal.
 
@@ -113,13 +149,30 @@ class RecordedQueries:
         selectors (see ``split``) that Prometheus answers and Governor decodes concurrently.
         """
         b = self.builder
-        signals = {self.name(preset.name, s): s for s, _ in b.traffic_parts(preset) + b.load_parts(preset)}
+        parts = b.traffic_parts(preset) + b.load_parts(preset) + b.token_parts(preset)
+        signals = {self.name(preset.name, s): s for s, _ in parts}
         signals.update({self._quantile_name(preset, s): s for s, _ in b.quantile_parts(preset)})
+        signals.update({name: signal for signal, name in self._token_quantile_names(preset).items()})
         weights = dict.fromkeys(signals, 1)
         if preset.latency is not None and slo_le:
             bucket = self.name(preset.name, "latency_bucket")
             signals[bucket], weights[bucket] = SLO_BUCKET, len(slo_le)
-        return [(self._selector(part, slo_le), part) for part in split(signals, weights, services)]
+        les = set(slo_le)
+        for name, token_les in (token_le or {}).items():
+            if preset.tokens.histogram(name) and token_les:
+                bucket = self.name(preset.name, f"{name}_bucket")
+                signals[bucket], weights[bucket] = f"{name}_bucket", len(token_les)
+                les.update(token_les)
+        # One ``le`` set for every bucket name: a bound another histogram needs is a true bucket of this
+        # one too (or matches nothing), so the interpolation around each threshold is unchanged.
+        ordered = [*slo_le, *sorted(les - set(slo_le))]
+        return [(self._selector(part, ordered), part) for part in split(signals, weights, services)]
+
+    def token_quantiles(self, preset: Preset, quantiles: Mapping[str, Iterable[float]]) -> str | None:
+        """TTFT/ITL quantiles over the recorded bucket rates, for quantiles the rules do not record (else None)."""
+        others = {n: tuple(q for q in qs if q not in RECORDED_TOKEN_QUANTILES) for n, qs in quantiles.items()}
+        parts = self.builder.token_quantile_parts(preset, others, self._token_rates(preset))
+        return join([tag(expr, signal) for signal, expr in parts])
 
     def gpu_query(self, source: str, services: int = 0) -> list[tuple[str, dict[str, str]]]:
         signals = {self.name(source, s): s for s, _ in self.builder.gpu_parts(source)}

@@ -182,7 +182,7 @@ class ScrapeSource:
                 interval.add(before, snap)
             self._previous[(spec.key, ip)] = snap
             current.append(snap)
-        obs = observation(preset, spec.slo.latency_ms / 1000.0, interval, current, now)
+        obs = observation(preset, spec.slo.latency_ms / 1000.0, interval, current, now, spec.slo)
         return _merge(obs, {"ready_replicas": Sample(float(len(ips)), now)})
 
     async def _scrape(self, ip: str, spec: ServiceSpec, preset: Preset) -> PodSnapshot | None:

@@ -14,10 +14,24 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from governor.metrics.histogram import quantile, share_within
-from governor.metrics.presets import Preset, Series
-from governor.model import Observation, Sample
+from governor.metrics.presets import Histogram, Preset, Series
+from governor.metrics.tokens import TOKEN_HISTOGRAMS, goodput_lower_bound, objective, quantile_for
+from governor.model import Observation, Sample, SLOSpec
 
-COUNTERS = ("requests", "errors", "successes", "cache_hits", "cache_lookups", "cache_misses")
+COUNTERS = (
+    "requests",
+    "errors",
+    "successes",
+    "cache_hits",
+    "cache_lookups",
+    "cache_misses",
+    "prompt_tokens",
+    "generation_tokens",
+    "prefix_hits",
+    "prefix_queries",
+    "queue_time_sum",
+    "queue_time_count",
+)
 
 
 @dataclass(frozen=True)
@@ -27,6 +41,7 @@ class PodSnapshot:
     gauges: Mapping[str, float] = field(default_factory=dict)
     buckets: Mapping[float, float] = field(default_factory=dict)  # le (preset units) → cumulative count
     summary: Mapping[float, float] = field(default_factory=dict)  # quantile → value (preset units)
+    token_buckets: Mapping[str, Mapping[float, float]] = field(default_factory=dict)  # ttft/itl → le → count
 
 
 @dataclass(frozen=True)
@@ -47,6 +62,7 @@ def _matches(sample: RawSample, series: Series, model_label: str | None, model: 
 
 def extract(preset: Preset, samples: Iterable[RawSample], at: float, model: str | None = None) -> PodSnapshot:
     """The preset's series out of one pod's samples (summed over their other labels)."""
+    samples = list(samples)
     wanted: dict[str, Sequence[Series]] = {
         "requests": preset.requests,
         "errors": preset.errors,
@@ -72,9 +88,59 @@ def extract(preset: Preset, samples: Iterable[RawSample], at: float, model: str 
                 summary[q] = max(summary.get(q, 0.0), sample.value)
     if preset.errors and "requests" in sums:
         sums.setdefault("errors", 0.0)  # no failure series yet while requests flow: zero failures
+    token_sums, token_buckets = _token_series(preset, samples, model)
+    sums.update(token_sums)
     counters = {k: v for k, v in sums.items() if k in COUNTERS}
     gauges = {k: v for k, v in sums.items() if k not in COUNTERS}
-    return PodSnapshot(at, counters, gauges, {k: v for k, v in buckets.items() if not math.isnan(k)}, summary)
+    clean = {k: v for k, v in buckets.items() if not math.isnan(k)}
+    return PodSnapshot(at, counters, gauges, clean, summary, token_buckets)
+
+
+def _token_series(
+    preset: Preset, samples: Iterable[RawSample], model: str | None
+) -> tuple[dict[str, float], dict[str, dict[float, float]]]:
+    """The token signals' sums and the TTFT/ITL buckets; of several spellings, the first the page carries."""
+    t = preset.tokens
+    roles: dict[str, tuple[Series, ...]] = {
+        "prompt_tokens": t.prompt_tokens,
+        "generation_tokens": t.generation_tokens,
+        "prefix_hits": t.prefix_hits,
+        "prefix_queries": t.prefix_queries,
+        "prefix_hit_gauge": t.prefix_hit_gauge,
+        "kv_usage": t.kv_usage,
+        "queue_time_sum": tuple(Series(h.base + "_sum") for h in t.queue_time),
+        "queue_time_count": tuple(Series(h.base + "_count") for h in t.queue_time),
+    }
+    histograms: dict[str, tuple[Histogram, ...]] = {name: t.histogram(name) for name in TOKEN_HISTOGRAMS}
+    found: dict[tuple[str, int], float] = defaultdict(float)
+    bucket_found: dict[tuple[str, int], dict[float, float]] = defaultdict(lambda: defaultdict(float))
+    for sample in samples:
+        for role, spellings in roles.items():
+            for index, series in enumerate(spellings):
+                if _matches(sample, series, preset.model_label, model):
+                    found[(role, index)] += sample.value
+        for name, hists in histograms.items():
+            for index, h in enumerate(hists):
+                if _matches(sample, Series(h.bucket), preset.model_label, model):
+                    le = float(sample.labels.get("le", "nan"))
+                    if not math.isnan(le):
+                        bucket_found[(name, index)][le] += sample.value
+    sums: dict[str, float] = {}
+    for role, spellings in roles.items():
+        first = _first(found, role, len(spellings))
+        if first is not None:
+            sums[role] = found[(role, first)]
+    buckets: dict[str, dict[float, float]] = {}
+    for name, hists in histograms.items():
+        first = _first(bucket_found, name, len(hists))
+        if first is not None:
+            buckets[name] = dict(bucket_found[(name, first)])
+    return sums, buckets
+
+
+def _first(found: Mapping[tuple[str, int], object], role: str, spellings: int) -> int | None:
+    """The index of the first spelling of ``role`` the page carried, if any."""
+    return next((i for i in range(spellings) if (role, i) in found), None)
 
 
 def increase(previous: float, current: float) -> float:
@@ -87,6 +153,7 @@ class Interval:
 
     rates: dict[str, float] = field(default_factory=dict)
     buckets: dict[float, float] = field(default_factory=lambda: defaultdict(float))
+    token_buckets: dict[str, dict[float, float]] = field(default_factory=dict)  # ttft/itl → le → increase
     pods: int = 0
 
     def add(self, before: PodSnapshot, after: PodSnapshot) -> None:
@@ -97,24 +164,48 @@ class Interval:
         for name, value in after.counters.items():
             if name in before.counters:
                 self.rates[name] = self.rates.get(name, 0.0) + increase(before.counters[name], value) / elapsed
-        reset = any(after.buckets.get(le, 0.0) < count for le, count in before.buckets.items())
-        for le, count in after.buckets.items():
-            self.buckets[le] += count if reset else count - before.buckets.get(le, 0.0)
+        _add_increase(self.buckets, before.buckets, after.buckets)
+        for name, counts in after.token_buckets.items():
+            _add_increase(
+                self.token_buckets.setdefault(name, defaultdict(float)), before.token_buckets.get(name, {}), counts
+            )
+
+
+def _add_increase(total: dict[float, float], before: Mapping[float, float], after: Mapping[float, float]) -> None:
+    """Add one pod's bucket increases; a bucket that went down means a restart: the whole count is new."""
+    reset = any(after.get(le, 0.0) < count for le, count in before.items())
+    for le, count in after.items():
+        total[le] = total.get(le, 0.0) + (count if reset else count - before.get(le, 0.0))
 
 
 def observation(
-    preset: Preset, threshold_seconds: float, interval: Interval, current: Sequence[PodSnapshot], now: float
+    preset: Preset,
+    threshold_seconds: float,
+    interval: Interval,
+    current: Sequence[PodSnapshot],
+    now: float,
+    slo: SLOSpec | None = None,
 ) -> Observation:
-    """The service's observation from this tick's snapshots and the interval since the last."""
+    """The service's observation from this tick's snapshots and the interval since the last.
+
+    ``slo`` (the service's objectives) picks the TTFT/ITL quantiles and thresholds; without it the
+    request-latency threshold alone is judged, as ``threshold_seconds`` says.
+    """
     if not current:
         return Observation(at=now, source="none")
+    slo = slo or SLOSpec(latency_ms=threshold_seconds * 1000.0)
     values: dict[str, float | None] = {
         "queue_depth": _gauge_sum(current, "queue"),
         "running_requests": _gauge_sum(current, "running"),
+        **_token_gauges(current),
     }
     if interval.pods:
         values.update(_rates(interval))
         values.update(_latency(preset, threshold_seconds, interval))
+        values.update(_token_rates(interval))
+        values.update(_token_latency(preset, slo, interval))
+    attained = {k: values.get(k) for k in ("slo_attainment", "ttft_attainment", "itl_attainment")}
+    values["goodput_attainment"] = goodput_lower_bound(slo, attained)  # a lower bound, as from Prometheus
     if preset.latency_summary is not None:
         unit_ms = 1000.0 * preset.summary_seconds_per_unit
         for name, q in (("latency_p50_ms", 0.5), ("latency_p95_ms", 0.95), ("latency_p99_ms", 0.99)):
@@ -154,4 +245,46 @@ def _latency(preset: Preset, threshold_seconds: float, interval: Interval) -> di
         value = quantile(q, pairs)
         out[name] = value * unit * 1000.0 if value is not None else None
     out["slo_attainment"] = share_within(threshold_seconds / unit, pairs)
+    return out
+
+
+def _token_gauges(current: Sequence[PodSnapshot]) -> dict[str, float | None]:
+    usage = [s.gauges["kv_usage"] for s in current if "kv_usage" in s.gauges]
+    ratios = [s.gauges["prefix_hit_gauge"] for s in current if "prefix_hit_gauge" in s.gauges]
+    return {
+        "kv_cache_usage_mean": sum(usage) / len(usage) if usage else None,
+        "kv_cache_usage_max": max(usage) if usage else None,
+        "prefix_cache_hit_ratio": sum(ratios) / len(ratios) if ratios else None,
+    }
+
+
+def _token_rates(interval: Interval) -> dict[str, float | None]:
+    rates = interval.rates
+    out: dict[str, float | None] = {
+        "prompt_tokens_rate": rates.get("prompt_tokens"),
+        "generation_tokens_rate": rates.get("generation_tokens"),
+    }
+    hits, lookups = rates.get("prefix_hits"), rates.get("prefix_queries")
+    if hits is not None and lookups:
+        out["prefix_cache_hit_ratio"] = hits / lookups
+    waited, count = rates.get("queue_time_sum"), rates.get("queue_time_count")
+    if waited is not None and count:
+        out["queue_wait_ms"] = waited / count * 1000.0
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def _token_latency(preset: Preset, slo: SLOSpec, interval: Interval) -> dict[str, float | None]:
+    """TTFT/ITL at the service's quantiles and, where it declares the objective, the share within it."""
+    out: dict[str, float | None] = {}
+    for name in TOKEN_HISTOGRAMS:
+        spellings, increases = preset.tokens.histogram(name), interval.token_buckets.get(name)
+        if not spellings or not increases:
+            continue
+        unit = spellings[0].seconds_per_unit
+        pairs = list(increases.items())
+        value = quantile(quantile_for(slo, name), pairs)
+        out[f"{name}_ms"] = value * unit * 1000.0 if value is not None else None
+        declared = objective(slo, name)
+        if declared is not None:
+            out[f"{name}_attainment"] = share_within(declared.ms / 1000.0 / unit, pairs)
     return out

@@ -26,6 +26,7 @@ from governor.model.spec import (
     SLOSpec,
     SwapMode,
     TargetsSpec,
+    TokenLatencySLO,
     Variant,
 )
 
@@ -55,5 +56,6 @@ __all__ = [
     "ServiceSpec",
     "SwapMode",
     "TargetsSpec",
+    "TokenLatencySLO",
     "Variant",
 ]

@@ -39,6 +39,7 @@ from governor.model.spec import (
     ServiceSpec,
     SLOSpec,
     TargetsSpec,
+    TokenLatencySLO,
 )
 
 MAX_REPLICAS: Final = 10000
@@ -213,12 +214,35 @@ def _slo(r: FieldReader, value: Any, path: str) -> SLOSpec:
     obj = r.mapping(value, path)
     if obj is None:
         return d
-    r.unknown(obj, path, ("latencyMs", "latencyQuantile", "objective", "periodDays"))
+    r.unknown(obj, path, ("latencyMs", "latencyQuantile", "objective", "periodDays", "ttft", "itl"))
+    ttft = _token_slo(r, obj.get("ttft"), child(path, "ttft"))
+    itl = _token_slo(r, obj.get("itl"), child(path, "itl"))
+    # Beside a token objective the request-latency objective is judged only when written out; alone
+    # (or with no objective at all) it keeps its default, as before token objectives existed.
+    declared = obj.get("latencyMs") is not None or (ttft is None and itl is None)
     return SLOSpec(
         latency_ms=r.number(obj, "latencyMs", path, d.latency_ms, 0, 3_600_000, low_open=True),
         latency_quantile=r.number(obj, "latencyQuantile", path, d.latency_quantile, 0, 1, True, True),
         objective=r.number(obj, "objective", path, d.objective, 0, 1, True, True),
         period_days=r.number(obj, "periodDays", path, d.period_days, 0, 365, low_open=True),
+        latency_declared=declared,
+        ttft=ttft,
+        itl=itl,
+    )
+
+
+def _token_slo(r: FieldReader, value: Any, path: str) -> TokenLatencySLO | None:
+    """``{ms, quantile}`` of a TTFT or ITL objective; ``ms`` is required, ``quantile`` defaults to 0.9."""
+    obj = r.mapping(value, path)
+    if obj is None:
+        return None
+    r.unknown(obj, path, ("ms", "quantile"))
+    if obj.get("ms") is None:
+        r.error(child(path, "ms"), "is required")
+    d = TokenLatencySLO(ms=1.0)
+    return TokenLatencySLO(
+        ms=r.number(obj, "ms", path, d.ms, 0, 3_600_000, low_open=True),
+        quantile=r.number(obj, "quantile", path, d.quantile, 0, 1, True, True),
     )
 
 

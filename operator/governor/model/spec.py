@@ -44,6 +44,7 @@ class InPlaceProtocol(StrEnum):
 
 class MetricsPreset(StrEnum):
     VLLM = "vllm"
+    SGLANG = "sglang"
     TRITON = "triton"
     TGI = "tgi"
     GENERIC = "generic"

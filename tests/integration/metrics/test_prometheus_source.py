@@ -18,7 +18,7 @@ from governor.metrics.client import HttpQueryClient
 from governor.metrics.prometheus import PrometheusSource
 from governor.model import MetricsPreset, Observation, ServiceKey
 from governor.settings import PrometheusSettings
-from tests.integration.metrics.conftest import LOAD, PODS_PER_SERVICE, SLO_MS, Fleet, spec_for
+from tests.integration.metrics.conftest import LOAD, PODS_PER_SERVICE, PRESETS, SLO_MS, Fleet, spec_for
 
 WINDOW_S = 5
 RATE = LOAD.rps * PODS_PER_SERVICE
@@ -83,7 +83,7 @@ async def test_query_count_does_not_grow_with_services(fleet: Fleet, prometheus_
         before = src.queries_issued
         await src.observe(fleet.specs, time.time())
         few = src.queries_issued - before
-        many = fleet.specs + [spec_for(p, name=f"idle-{p.value}-{i}") for p in MetricsPreset for i in range(50)]
+        many = fleet.specs + [spec_for(p, name=f"idle-{p.value}-{i}") for p in PRESETS for i in range(50)]
         before = src.queries_issued
         obs = await src.observe(many, time.time())
         assert src.queries_issued - before == few

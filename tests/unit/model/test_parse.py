@@ -196,7 +196,7 @@ INVALID: list[tuple[str, dict[str, Any], tuple[str, str]]] = [
     (
         "preset",
         {"metrics": {"preset": "onnx"}},
-        ("spec.metrics.preset", "must be one of vllm, triton, tgi, generic, got 'onnx'"),
+        ("spec.metrics.preset", "must be one of vllm, sglang, triton, tgi, generic, got 'onnx'"),
     ),
     (
         "gpu source",

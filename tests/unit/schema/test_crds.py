@@ -98,9 +98,19 @@ PRINTER_COLUMNS = {
     "Precision": ".status.precision",
     "P99(ms)": ".status.metrics.latencyP99Ms",
     "SLO(ms)": ".spec.slo.latencyMs",
+    "TTFT(ms)": ".status.metrics.ttftMs",
+    "ITL(ms)": ".status.metrics.itlMs",
+    "Goodput": ".status.metrics.goodput",
     "Age": ".metadata.creationTimestamp",
 }
-WIDE_COLUMNS = {"GPU": ".status.metrics.gpuUtilization", "Cache-Hit": ".status.metrics.cacheHitRatio"}
+WIDE_COLUMNS = {
+    "GPU": ".status.metrics.gpuUtilization",
+    "Cache-Hit": ".status.metrics.cacheHitRatio",
+    "TTFT-SLO(ms)": ".spec.slo.ttft.ms",
+    "ITL-SLO(ms)": ".spec.slo.itl.ms",
+    "Prompt-Tok/s": ".status.metrics.promptTokensPerSecond",
+    "Gen-Tok/s": ".status.metrics.generationTokensPerSecond",
+}
 
 
 def _columns() -> list[dict[str, Any]]:
