@@ -161,7 +161,12 @@ class TokenClairvoyant:
         return cls(ClairvoyantController(shadow), per_request)
 
     def describe(self) -> str:
-        return f"on token work (prefill + decode share, no cache), worst 10 s ahead; {self.inner.describe()}"
+        inner = self.inner
+        return (
+            f"bound, not a policy: true token work (prefill + decode share, no cache) {inner.lookahead_s} s ahead "
+            f"+ backlog/{inner.drain_seconds:g} s, every second; sized for the worst 10 s at "
+            f"{CLAIRVOYANT_UTILIZATION:.0%} of the token capacity model, down at once; bf16 only"
+        )
 
     def decide(self, view: View) -> Command:
         truth = replace(view.truth, queue=view.truth.queue * self.work_per_request)

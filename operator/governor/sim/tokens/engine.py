@@ -8,8 +8,9 @@ Each tick (``TokenScenario.tick_s``, 0.25 s by default):
    that stops serving for a swap or a restart loses its requests, which the gateway retries);
 2. requests that arrived join one gateway FIFO; a client gives up after ``timeout_s`` queued;
 3. the head of the FIFO goes to a replica with a free sequence slot and KV room for its prompt
-   and output (the one holding most of its prompt prefix, then the least loaded) until none has
-   room: a full KV cache queues requests;
+   and output (of those, the one that would give its first token soonest: its prompt queue, its
+   batch and how much of the prompt's prefix it holds, as llm-d's gateway scores prefix and load)
+   until none has room: a full KV cache queues requests;
 4. every replica runs ``tick / step`` steps: each decodes one token per sequence and spends the
    rest of its token budget on prompts (chunked prefill, prompts first-come first-served, the
    cached prefix skipped); a prompt's last chunk yields the first token, then it decodes.
@@ -187,12 +188,21 @@ class _Run:
             self.place(k, t, req, self.choose(req, fits))
 
     def choose(self, req: int, fits: list[Replica]) -> Replica:
+        """The replica that would give the first token soonest: its prompt queue, its batch, its cached prefix."""
+        if len(fits) == 1:
+            return fits[0]
+        p = self.physics
         blocks = None if self.blocks is None else self.blocks[req]
-        if blocks is None or len(fits) == 1:
-            return min(fits, key=lambda r: self.reserved[r.slot] / self.kv_capacity[r.slot])
-        return max(
-            fits, key=lambda r: (r.cache.leading_hits(blocks), -self.reserved[r.slot] / self.kv_capacity[r.slot])
-        )
+        isl = float(self.isl[req])
+
+        def time_to_first_token(r: Replica) -> float:
+            slot = r.slot
+            cached = 0.0 if blocks is None else min(r.cache.leading_hits(blocks) * p.block_tokens, isl - 1.0)
+            base = p.step_base_s + p.step_per_seq_s * self.seqs[slot] + p.step_per_kv_token_s * self.reserved[slot]
+            per_token = p.prefill_token_s + base / p.chunk_tokens
+            return float((self.pending[slot] + isl - cached) * per_token / r.speed)
+
+        return min(fits, key=time_to_first_token)
 
     def place(self, k: int, t: float, req: int, replica: Replica) -> None:
         slot = replica.slot

@@ -125,7 +125,7 @@ def _share(ok: np.ndarray, judged: np.ndarray) -> float:
 
 def _p90(values: np.ndarray) -> float:
     values = values[~np.isnan(values)]
-    return float(np.quantile(values, 0.9)) if values.size else math.nan
+    return float(np.quantile(values, 0.9, method="higher")) if values.size else math.nan
 
 
 def summarize_tokens(result: TokenRunResult) -> TokenSummary:
