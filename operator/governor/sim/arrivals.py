@@ -121,6 +121,9 @@ class Trace:
     input_tokens: np.ndarray | None = None  # int64
     output_tokens: np.ndarray | None = None  # int64
     tick_s: float = 0.0
+    # Per request, the ids of its 512-token prompt blocks (Mooncake ``hash_ids``): an object array
+    # of int64 arrays, None when the trace does not carry them. Equal leading ids are a shared prefix.
+    prefix_blocks: np.ndarray | None = None
 
     @property
     def size(self) -> int:
@@ -136,7 +139,8 @@ class Trace:
         chosen = index[order]
         inputs = None if self.input_tokens is None else self.input_tokens[chosen]
         outputs = None if self.output_tokens is None else self.output_tokens[chosen]
-        return Trace(self.name, offsets_s[order], span_s, inputs, outputs, self.tick_s)
+        blocks = None if self.prefix_blocks is None else self.prefix_blocks[chosen]
+        return Trace(self.name, offsets_s[order], span_s, inputs, outputs, self.tick_s, blocks)
 
     def cut(self, duration_s: int) -> Trace:
         """The first ``duration_s`` seconds of the trace (all of it if it is shorter)."""
@@ -214,33 +218,45 @@ def read_trace(path: Path) -> Trace:
 
     The CSV needs a TIMESTAMP column (ContextTokens and GeneratedTokens give token lengths);
     each JSONL line is an object with ``timestamp`` (ms from the start), ``input_length`` and
-    ``output_length``. A malformed file raises TraceError with a one-line reason.
+    ``output_length``, and optionally ``hash_ids`` (prompt block ids, kept when every line has
+    them). A malformed file raises TraceError with a one-line reason.
     """
     readers = {".csv": _read_csv, ".jsonl": _read_jsonl}
     reader = readers.get(path.suffix.lower())
     if reader is None:
         raise TraceError(f"{path}: unknown trace format {path.suffix!r}; use .csv or .jsonl")
     try:
-        stamps, inputs, outputs = reader(path)
+        stamps, inputs, outputs, blocks = reader(path)
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
         raise TraceError(f"{path}: {reason}") from error
     if not stamps:
         raise TraceError(f"{path}: no requests")
-    return _trace_from(path.stem, stamps, inputs, outputs)
+    return _trace_from(path.stem, stamps, inputs, outputs, blocks)
 
 
-_Columns = tuple[list[float], list[int] | None, list[int] | None]
+_Columns = tuple[list[float], list[int] | None, list[int] | None, list[np.ndarray] | None]
 
 
-def _trace_from(name: str, stamps: list[float], inputs: list[int] | None, outputs: list[int] | None) -> Trace:
+def _trace_from(
+    name: str,
+    stamps: list[float],
+    inputs: list[int] | None,
+    outputs: list[int] | None,
+    blocks: list[np.ndarray] | None = None,
+) -> Trace:
     times = np.array(stamps, dtype=float)
     order = np.argsort(times, kind="stable")
     offsets = times[order] - times[order[0]]
     span = int(np.floor(offsets[-1])) + 1
     tokens_in = None if inputs is None else np.array(inputs, dtype=np.int64)[order]
     tokens_out = None if outputs is None else np.array(outputs, dtype=np.int64)[order]
-    return Trace(name, offsets, span, tokens_in, tokens_out, _tick(offsets))
+    prefix = None
+    if blocks is not None:
+        prefix = np.empty(len(blocks), dtype=object)
+        prefix[:] = blocks
+        prefix = prefix[order]
+    return Trace(name, offsets, span, tokens_in, tokens_out, _tick(offsets), prefix)
 
 
 def _parse_timestamp(text: str) -> float:
@@ -266,7 +282,7 @@ def _read_csv(path: Path) -> _Columns:
             if tokens:
                 inputs.append(_parsed(where, row.get("ContextTokens"), int))
                 outputs.append(_parsed(where, row.get("GeneratedTokens"), int))
-    return stamps, inputs if tokens else None, outputs if tokens else None
+    return stamps, inputs if tokens else None, outputs if tokens else None, None
 
 
 def _parsed(where: str, text: str | None, parse: Callable[[str], _T]) -> _T:
@@ -282,6 +298,7 @@ def _read_jsonl(path: Path) -> _Columns:
     stamps: list[float] = []
     inputs: list[int] = []
     outputs: list[int] = []
+    blocks: list[np.ndarray] | None = []
     with path.open() as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
@@ -296,7 +313,19 @@ def _read_jsonl(path: Path) -> _Columns:
             stamps.append(_json_number(where, record, "timestamp") / 1000.0)
             inputs.append(_json_tokens(where, record, "input_length"))
             outputs.append(_json_tokens(where, record, "output_length"))
-    return stamps, inputs, outputs
+            blocks = _json_blocks(where, record, blocks)
+    return stamps, inputs, outputs, blocks
+
+
+def _json_blocks(where: str, record: dict[str, object], blocks: list[np.ndarray] | None) -> list[np.ndarray] | None:
+    """``blocks`` with this line's ``hash_ids`` appended; None once a line lacks them."""
+    ids = record.get("hash_ids")
+    if blocks is None or ids is None:
+        return None
+    if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        raise TraceError(f"{where}: 'hash_ids' is not a list of integers")
+    blocks.append(np.array(ids, dtype=np.int64))
+    return blocks
 
 
 def _json_number(where: str, record: dict[str, object], key: str) -> float:

@@ -9,9 +9,10 @@ react faster, so its violations bound what any reactive controller can reach.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from governor.model.spec import Precision, ServiceSpec
+from governor.model.spec import Precision, PrecisionMode, ServiceSpec
+from governor.policy.config import DEFAULT_CONFIG, PolicyConfig
 from governor.sim.control import Command, View
 from governor.sim.scenario import Scenario
 
@@ -179,23 +180,33 @@ class OracleController:
 
 @dataclass
 class GovernorController:
-    """Governor's decision engine (``governor.policy.decide``) behind the simulator's interface."""
+    """Governor's decision engine (``governor.policy.decide``) behind the simulator's interface.
+
+    ``config`` is the engine's ``PolicyConfig``; ``precision_mode`` overrides the spec's (``FIXED``:
+    the same service with precision swaps off).
+    """
 
     spec: ServiceSpec
     initial: int
     name: str = "governor"
     period_s: int = 10
+    config: PolicyConfig = DEFAULT_CONFIG
+    precision_mode: PrecisionMode | None = None
+    note: str = "same spec as the others"
     _state: object = None
 
     def describe(self) -> str:
-        return f"governor.policy.decide every {self.period_s} s on the lagged observation (same spec as the others)"
+        return f"governor.policy.decide every {self.period_s} s on the lagged observation ({self.note})"
 
     def decide(self, view: View) -> Command:
         from governor.policy import PolicyState, decide
 
+        spec = view.spec
+        if self.precision_mode is not None and spec.precision.mode != self.precision_mode:
+            spec = replace(spec, precision=replace(spec.precision, mode=self.precision_mode))
         state = self._state
         if not isinstance(state, PolicyState):
             state = PolicyState.initial(self.initial, view.precision)
         state = state.observed(replicas=view.replicas, precision=view.precision, swapping=view.swapping)
-        decision, self._state = decide(view.spec, view.observation, state, view.now)
+        decision, self._state = decide(spec, view.observation, state, view.now, self.config)
         return Command(decision.replicas, decision.precision, decision.swap_max_unavailable)

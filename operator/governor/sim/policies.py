@@ -6,12 +6,14 @@ physics), so every row of a comparison runs under the same conditions.
 
 from __future__ import annotations
 
-from governor.model.spec import Behavior
+from governor.model.spec import Behavior, PrecisionMode
+from governor.policy.config import PolicyConfig
 from governor.sim.baselines import (
     PROVISION_UTILIZATION,
     GovernorController,
     OracleController,
     PrecisionOnlyController,
+    StaticController,
     static_lowest,
     static_peak,
 )
@@ -20,6 +22,8 @@ from governor.sim.control import Controller
 from governor.sim.hpa import HpaBehavior, HpaController
 from governor.sim.kpa import KpaController, KpaDecider, KpaSpec
 from governor.sim.scenario import Scenario
+from governor.sim.tokens.baselines import LLMD_BEHAVIOR, KedaController, SloRatioController, TokenClairvoyant
+from governor.sim.tokens.scenario import TokenScenario
 
 POLICIES = (
     "governor",
@@ -32,6 +36,20 @@ POLICIES = (
     "oracle",
     "clairvoyant",
 )
+# Token mode (TTFT / ITL objectives): Governor three ways, the LLM-native autoscalers, the bounds.
+TOKEN_POLICIES = (
+    "governor",
+    "governor-bf16",
+    "governor-request-model",
+    "llmd-slo",
+    "keda-queue",
+    "keda-kv",
+    "static-peak",
+    "clairvoyant",
+)
+TOKEN_BOUNDS = ("clairvoyant",)
+KEDA_WAITING_PER_POD = 3.0  # vllm:num_requests_waiting per pod
+KEDA_KV_USAGE = 0.8  # mean vllm:kv_cache_usage_perc
 
 
 def build_controller(name: str, scenario: Scenario) -> Controller:
@@ -59,3 +77,34 @@ def build_controller(name: str, scenario: Scenario) -> Controller:
     if name == "governor":
         return GovernorController(spec, scenario.initial_replicas)
     raise ValueError(f"unknown policy {name!r}; known: {', '.join(POLICIES)}")
+
+
+def build_token_controller(name: str, scenario: TokenScenario) -> Controller:
+    """A fresh token-mode controller of the named policy, configured for ``scenario``."""
+    spec = scenario.spec
+    initial = scenario.initial_replicas
+    if name == "governor":  # the precision ladder as the spec declares it
+        return GovernorController(spec, initial, note="spec as declared, precision ladder on")
+    if name == "governor-bf16":
+        return GovernorController(
+            spec, initial, name=name, precision_mode=PrecisionMode.FIXED, note="precision swaps off (Fixed, bf16)"
+        )
+    if name == "governor-request-model":
+        config = PolicyConfig(token_model=False)
+        return GovernorController(spec, initial, name=name, config=config, note="PolicyConfig(token_model=False)")
+    if name == "llmd-slo":
+        ttft_s, itl_s = scenario.ttft_s or 3.0, scenario.itl_s or 0.1
+        return SloRatioController(ttft_s, itl_s, HpaBehavior(LLMD_BEHAVIOR, spec.min_replicas, spec.max_replicas))
+    if name in ("keda-queue", "keda-kv"):
+        behavior = HpaBehavior(Behavior(), spec.min_replicas, spec.max_replicas)
+        if name == "keda-queue":
+            return KedaController("waiting", KEDA_WAITING_PER_POD, behavior, name=name)
+        return KedaController("kv", KEDA_KV_USAGE, behavior, name=name)
+    if name == "static-peak":
+        peak = scenario.arrivals().peak_rate(60)
+        replicas = scenario.replicas_for(peak, PROVISION_UTILIZATION)
+        note = f"peak minute {peak:.1f} req/s at {PROVISION_UTILIZATION:.0%} of the token capacity model"
+        return StaticController(replicas, spec.precision.preferred, "static-peak", note)
+    if name == "clairvoyant":
+        return TokenClairvoyant.of(scenario)
+    raise ValueError(f"unknown token-mode policy {name!r}; known: {', '.join(TOKEN_POLICIES)}")

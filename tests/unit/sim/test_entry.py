@@ -94,3 +94,18 @@ def test_rate_without_a_trace_is_refused(args: list[str], message: str, capsys: 
 def test_unknown_policy_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", "--scenario", "smoke", "--policies", "hpa,magic"]) == 2
     assert "magic" in capsys.readouterr().err
+
+
+def test_simulate_token_mode_prints_the_published_figure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "ramp.png"
+    args = ["simulate", "--scenario", "llmd-staged-ramp", "--policies", "llmd-slo,static-peak", "--plot", str(out)]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "P90 TTFT ≤ 3000 ms and P90 TPOT ≤ 100 ms" in text and "no request-latency objective" in text
+    assert "llm-d (published)" in text and "5.93" in text and "static peak: 8 replicas" in text
+    assert out.stat().st_size > 10_000
+
+
+def test_simulate_token_mode_refuses_request_level_policies(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "--scenario", "llmd-staged-ramp", "--policies", "kpa"]) == 2
+    assert "unknown policies: kpa" in capsys.readouterr().err
