@@ -102,9 +102,6 @@ class PolicyConfig:
     # arrives in clumps that only spare capacity absorbs), never below the minimum.
     gpu_guard_burst_step: float = 0.05
     gpu_guard_min_utilization: float = 0.7
-    # Size on the token-level capacity model (TTFT/ITL) when the SLO declares token objectives;
-    # False: the request-rate model only.
-    token_model: bool = True
     # History kept in state (recommendations, scale events, swaps).
     history_seconds: float = 3600.0
     # Token objectives (spec.slo.ttft / itl): size on the token-level capacity model
