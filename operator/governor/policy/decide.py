@@ -117,7 +117,13 @@ def _counting(spec: ServiceSpec, view: View, recs: dict[str, int], cfg: PolicyCo
     target only when the latency signal is missing or the observed latency shows risk (p99 above
     the SLO latency or attainment below the objective); otherwise it counts at the higher guard
     ``cfg.gpu_guard_utilization``, so latency-driven scale-downs stop short of a saturated GPU.
+
+    While the token model sizes the service it does not count at all: a continuous-batching
+    server's GPU reads busy whenever one sequence runs, and the token-work utilisation the
+    model plans with is the capacity signal there.
     """
+    if "gpu" in recs and view.tokens is not None and ("ttft" in recs or "itl" in recs):
+        return {k: v for k, v in recs.items() if k != "gpu"}
     if "gpu" not in recs or "latency" not in recs:
         return recs
     at_risk = ladder.breach(spec, view) is not None

@@ -24,9 +24,10 @@ by the wait for a free slot; both grow like ``1/(1 − u)`` on token work, so
 
 Each is learned online from the measured quantiles (so the fit is of the quantile the SLO
 states, not the mean): ``ITL = d0 + (ITL·p)·a + (ITL·g)·d1`` is linear in ``(d0, a, d1)``, with
-``p`` and ``g`` the per-replica uncached prompt and generated token rates, and
-``TTFT·(1 − u) = τb + τa·I`` is linear in ``(τb, τa)``. Both use recursive least squares with a
-forgetting factor, started from declared priors, and learn only from unsaturated windows (no
+``p`` and ``g`` the per-replica uncached prompt and generated token rates; it is fitted by
+recursive least squares with a forgetting factor, started from declared priors. ``TTFT·(1 − u)``
+over the prior ``τb + τa·I`` is one scale, learned as an exponentially weighted mean of its
+logarithm (prompts of one length cannot tell ``τb`` from ``τa``). Both learn only from unsaturated windows (no
 admission queue to speak of, KV cache not full, ``u`` below 1), so a backlog is never read as a
 slow server. Costs are normalised to relative throughput 1.0 like the request model's capacity,
 so what is learned at one precision carries to the others.
@@ -48,7 +49,7 @@ from governor.policy.config import PolicyConfig, TokenPriors
 # Parameters are learned relative to their priors (1.0 = the prior), so one scale suits all.
 _P0 = 1.0  # prior variance of each relative parameter: the prior is a guess within ~100 %
 _NOISE = 0.05  # relative noise of one measured quantile over a rate window (about 5 %)
-_MIN_RELATIVE = 0.05  # no learned cost below 5 % of its prior (a fit that went astray)
+_MIN_RELATIVE, _MAX_RELATIVE = 0.05, 20.0  # a learned cost stays within 1/20 and 20× its prior
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,9 @@ class Fit:
             return self
         gain = [v / s for v in px]
         err = y - self.predict(x)
-        theta = tuple(max(t + g * err, _MIN_RELATIVE) for t, g in zip(self.theta, gain, strict=True))
+        theta = tuple(
+            min(max(t + g * err, _MIN_RELATIVE), _MAX_RELATIVE) for t, g in zip(self.theta, gain, strict=True)
+        )
         cov = [(p[i * n + j] - gain[i] * px[j]) / forget for i in range(n) for j in range(n)]
         for i in range(n):
             if cov[i * n + i] > _P0:  # a direction the data does not excite: stay near the prior's spread
@@ -102,7 +105,7 @@ class TokenModel:
     """What the token model has learned of one service (persisted in ``PolicyState``)."""
 
     decode: Fit = field(default_factory=lambda: Fit.prior(3))  # (d0, a, d1) relative to the priors
-    ttft: Fit = field(default_factory=lambda: Fit.prior(2))  # (τb, τa) relative to the priors
+    ttft: float = 1.0  # (τb, τa) relative to the priors: one scale, learned as a log-EWMA
     kv_tokens: float | None = None  # learned KV capacity of one replica in tokens
     samples: int = 0  # unsaturated windows learned from
     load: Load | None = None  # the token shape last seen (kept while traffic is idle)
@@ -110,7 +113,7 @@ class TokenModel:
     def to_dict(self) -> dict[str, Any]:
         return {
             "decode": [list(self.decode.theta), list(self.decode.cov)],
-            "ttft": [list(self.ttft.theta), list(self.ttft.cov)],
+            "ttft": self.ttft,
             "kvTokens": self.kv_tokens,
             "samples": self.samples,
             "load": None
@@ -130,7 +133,7 @@ class TokenModel:
         raw_load = data.get("load")
         load = None if raw_load is None else Load(*(float(v) for v in raw_load))
         return cls(
-            fit(data["decode"], 3), fit(data["ttft"], 2), None if kv is None else float(kv), int(data["samples"]), load
+            fit(data["decode"], 3), float(data["ttft"]), None if kv is None else float(kv), int(data["samples"]), load
         )
 
 
@@ -152,13 +155,12 @@ class Costs:
 
 def costs(model: TokenModel, priors: TokenPriors) -> Costs:
     d0, a, d1 = model.decode.theta
-    tb, ta = model.ttft.theta
     return Costs(
         d0 * priors.step_seconds,
         a * priors.prefill_seconds_per_token,
         d1 * priors.decode_seconds_per_token,
-        tb * priors.ttft_base_seconds,
-        ta * priors.ttft_seconds_per_token,
+        model.ttft * priors.ttft_base_seconds,
+        model.ttft * priors.ttft_seconds_per_token,
         model.kv_tokens if model.kv_tokens is not None else priors.kv_tokens,
     )
 
@@ -213,10 +215,11 @@ def learn(
         return model
     ttft = model.ttft
     if window.ttft_s is not None and window.ttft_s > 0.0:
-        scale = spec.slo.ttft.ms / 1000.0 if spec.slo.ttft is not None else 1.0
-        y = window.ttft_s * throughput * (1.0 - u) / scale
-        x2 = (priors.ttft_base_seconds / scale, load.uncached_tokens * priors.ttft_seconds_per_token / scale)
-        ttft = ttft.update(x2, y, cfg.token_forgetting)
+        prior = priors.ttft_base_seconds + priors.ttft_seconds_per_token * load.uncached_tokens
+        measured = window.ttft_s * throughput * (1.0 - u) / prior
+        if measured > 0.0:
+            w = cfg.learning_weight
+            ttft = min(max(math.exp((1.0 - w) * math.log(ttft) + w * math.log(measured)), _MIN_RELATIVE), _MAX_RELATIVE)
     kv = model.kv_tokens
     usage, running = window.kv_usage_mean, window.running_per_replica
     if usage is not None and running is not None and 0.05 <= usage <= cfg.token_learn_max_kv and running > 0.0:

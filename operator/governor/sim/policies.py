@@ -22,8 +22,9 @@ from governor.sim.control import Controller
 from governor.sim.hpa import HpaBehavior, HpaController
 from governor.sim.kpa import KpaController, KpaDecider, KpaSpec
 from governor.sim.scenario import Scenario
-from governor.sim.tokens.baselines import LLMD_BEHAVIOR, KedaController, SloRatioController, TokenClairvoyant
+from governor.sim.tokens.baselines import KedaController, SloRatioController, TokenClairvoyant
 from governor.sim.tokens.scenario import TokenScenario
+from governor.sim.tokens.scenarios import LLMD_BEHAVIOR
 
 POLICIES = (
     "governor",

@@ -21,11 +21,7 @@ import math
 from dataclasses import dataclass, replace
 
 from governor.model.spec import (
-    Behavior,
     PrecisionMode,
-    ScalingPolicy,
-    ScalingRules,
-    SelectPolicy,
     ServiceSpec,
     Variant,
 )
@@ -39,12 +35,6 @@ from governor.sim.tokens.scenario import TokenScenario
 
 SIGNAL_MAX_AGE_S = 60.0
 CLAIRVOYANT_UTILIZATION = 0.9  # of the token capacity model, for the worst 10 s ahead
-LLMD_BEHAVIOR = Behavior(
-    scale_up=ScalingRules(0, SelectPolicy.MAX, (ScalingPolicy("Pods", 4, 60), ScalingPolicy("Percent", 100, 60))),
-    scale_down=ScalingRules(0, SelectPolicy.MAX, (ScalingPolicy("Pods", 1, 120),)),
-)
-
-
 @dataclass
 class SloRatioController:
     """llm-d's SLO-aware scaling law (see the module docstring)."""

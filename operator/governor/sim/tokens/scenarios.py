@@ -24,6 +24,9 @@ from governor.model.spec import (
     Precision,
     PrecisionMode,
     PrecisionSpec,
+    ScalingPolicy,
+    ScalingRules,
+    SelectPolicy,
     ServiceSpec,
     SLOSpec,
     SwapMode,
@@ -41,6 +44,11 @@ LLMD_RATES = (2.0, 4.0, 6.0, 8.0, 10.0, 4.0, 1.0)
 LLMD_STAGES_S = (330, 360, 360, 360, 360, 360, 300)
 LLMD_ISL = (4000.0, 300.0)
 LLMD_OSL = (1000.0, 80.0)
+# The HPA behaviour of llm-d's SLO-aware recipe: up max(4 pods, 100 %) per 60 s, down 1 pod per 120 s.
+LLMD_BEHAVIOR = Behavior(
+    scale_up=ScalingRules(0, SelectPolicy.MAX, (ScalingPolicy("Pods", 4, 60), ScalingPolicy("Percent", 100, 60))),
+    scale_down=ScalingRules(0, SelectPolicy.MAX, (ScalingPolicy("Pods", 1, 120),)),
+)
 LLMD_PUBLISHED = Published("llm-d SLO-aware autoscaling benchmark (published)", 0.958, 5.93, 8)
 TOKEN_TRACES = {"tokens-azure": DEFAULT_TRACE, "tokens-mooncake": MOONCAKE_TRACE}
 # Mean rates a token-mode trace cell is replayed at (req/s): a few replicas up to about a dozen.
@@ -49,7 +57,9 @@ TOKEN_TRACE_DURATION_S = 1800
 TOKEN_SCENARIOS = ("llmd-staged-ramp", *TOKEN_TRACES)
 
 
-def token_spec(name: str, min_replicas: int, max_replicas: int, in_place: bool = False) -> ServiceSpec:
+def token_spec(
+    name: str, min_replicas: int, max_replicas: int, in_place: bool = False, behavior: Behavior | None = None
+) -> ServiceSpec:
     """P90 TTFT ≤ 3 s and P90 TPOT ≤ 100 ms, no request-latency objective; bf16 / fp8 / int4 variants."""
     modes = (SwapMode.ROLLING, SwapMode.IN_PLACE) if in_place else (SwapMode.ROLLING,)
     variants = (
@@ -74,7 +84,7 @@ def token_spec(name: str, min_replicas: int, max_replicas: int, in_place: bool =
         precision=PrecisionSpec(
             mode=PrecisionMode.AUTO, preferred=Precision.BF16, quality_floor=0.97, variants=variants
         ),
-        behavior=Behavior(),
+        behavior=behavior or Behavior(),
     )
 
 
@@ -94,8 +104,9 @@ def llmd_staged_ramp(seed: int = 0, physics: TokenPhysics | None = None) -> Toke
         f"llm-d staged ramp: Poisson {stages} req/s for {'/'.join(map(str, LLMD_STAGES_S))} s; "
         f"ISL ~N({LLMD_ISL[0]:g}, {LLMD_ISL[1]:g}), OSL ~N({LLMD_OSL[0]:g}, {LLMD_OSL[1]:g}) tokens"
     )
+    spec = token_spec("llmd-staged-ramp", 3, 8, behavior=LLMD_BEHAVIOR)  # the recipe's HPA behaviour, for every row
     return TokenScenario(
-        "llmd-staged-ramp", text, requests, warmup, int(rate.size), token_spec("llmd-staged-ramp", 3, 8),
+        "llmd-staged-ramp", text, requests, warmup, int(rate.size), spec,
         initial_replicas=3, physics=physics or TokenPhysics(), warmup_s=warmup_s, published=LLMD_PUBLISHED,
     )  # fmt: skip
 
