@@ -17,21 +17,24 @@ class TokenPriors:
     step_seconds: float  # d0: a decode step with nothing else to do
     prefill_seconds_per_token: float  # a: GPU seconds per uncached prompt token
     decode_seconds_per_token: float  # d1: marginal step seconds per request in the batch
+    attention_seconds_per_kv_token: float  # e: step seconds per KV token a request in the batch holds
     ttft_base_seconds: float  # τb: TTFT of a request with no prompt at no load
     ttft_seconds_per_token: float  # τa: TTFT per uncached prompt token at no load
     kv_tokens: float  # K: KV-cache capacity of one replica in tokens
     # Per-precision priors are these divided by the variant's relative throughput.
 
 
-# Calibrated to the simulator's bf16 replica (docs/simulation.md, token mode): about 1.45 req/s
-# at a 4000-token prompt and 1000-token output within TTFT 3 s and ITL 100 ms (P90).
+# A bf16 replica of the simulator's token physics (docs/simulation.md, token mode; about 1.45 req/s
+# at a 4000-token prompt and 1000-token output within TTFT 3 s and ITL 100 ms at P90). On a real
+# fleet these come from a load test of the variant; the model learns the difference online.
 DEFAULT_TOKEN_PRIORS = TokenPriors(
-    step_seconds=0.03,
+    step_seconds=0.02,
     prefill_seconds_per_token=5e-5,
-    decode_seconds_per_token=2.8e-4,
-    ttft_base_seconds=0.05,
-    ttft_seconds_per_token=2e-4,
-    kv_tokens=500_000.0,
+    decode_seconds_per_token=1e-4,
+    attention_seconds_per_kv_token=5e-8,
+    ttft_base_seconds=0.03,
+    ttft_seconds_per_token=7e-5,
+    kv_tokens=900_000.0,
 )
 
 
@@ -108,10 +111,14 @@ class PolicyConfig:
     # (policy/tokens.py) when the SLO declares them; False: the request-rate model only.
     token_model: bool = True
     token_priors: TokenPriors = DEFAULT_TOKEN_PRIORS
-    # Plan for this share of each token objective (TTFT, ITL), and never past this token-work
-    # utilisation (u = λ·(prompt·a + output·d1)); the KV cache is planned to this share of capacity.
+    # Plan each token objective (TTFT, ITL) at this share of the utilisation headroom it allows
+    # (u ≤ 1 − no-load latency / objective; the load may then grow by 1/share before it breaches),
+    # never past this token-work utilisation (u = λ·(prompt·a + output·d1)). An objective with less
+    # headroom than the minimum even at no load cannot be met with replicas and does not size.
+    # The KV cache is planned to its share of capacity.
     token_slo_margin: float = 0.85
     token_max_utilization: float = 0.92
+    token_min_headroom: float = 0.1
     token_kv_target: float = 0.9
     # Learn token costs only from unsaturated windows: the fullest KV cache at most this share,
     # an admission wait at most this share of the TTFT, and the modelled utilisation below this.
@@ -119,8 +126,8 @@ class PolicyConfig:
     token_learn_max_wait_share: float = 0.5
     token_learn_max_utilization: float = 0.95
     # Forgetting factor of the token costs' recursive least squares, per observation
-    # (0.97 at a 10 s tick: about 5 minutes of memory, so a new model or server version is relearned).
-    token_forgetting: float = 0.97
+    # (0.99 at a 10 s tick: about 15 minutes of memory, so a new model or server version is relearned).
+    token_forgetting: float = 0.99
 
 
 DEFAULT_CONFIG = PolicyConfig()

@@ -159,6 +159,8 @@ def _replicas(
         held = f"holding: request rate missing for {view.missing_for:.0f} s"
     elif state.swapping or choice.precision != state.precision:
         held = "no scale-down during a precision swap"
+    elif view.tokens is not None and (why := ladder.breach(spec, view)) is not None:
+        held = f"no scale-down while the SLO is breaching ({why})"
     if held is not None:
         raw = max(raw, current)
     raw = _bounded(spec, raw)

@@ -7,11 +7,12 @@ replica's capacity at the same request rate. This module sizes a service that de
 
 The model, per replica, for a continuous-batching server (vLLM, SGLang, TGI, TensorRT-LLM).
 A scheduler step runs the decode of every request in the batch plus a share of waiting
-prefill; its length is ``d0 + d1·batch + a·(prefill tokens in the step)``. At ``λ`` requests/s
-per replica with ``I`` uncached prompt tokens (the prefix cache discounts the rest) and ``O``
-output tokens each, the share of step time spent on marginal token work is
+prefill; its length is ``d0 + Σ(d1 + e·held) + a·(prefill tokens in the step)``, with ``held``
+the KV tokens a sequence holds (attention reads them). At ``λ`` requests/s per replica with ``I``
+uncached prompt tokens (the prefix cache discounts the rest) and ``O`` output tokens each, the
+share of step time spent on marginal token work is
 
-    u = λ·(I·a + O·d1)        (the replica's token-work utilisation)
+    u = λ·(I·a + O·(d1 + e·(prompt + O/2)))        (the replica's token-work utilisation)
 
 and, since each request stays in the batch for ``O`` steps (Little's law), the step time is
 
@@ -47,7 +48,9 @@ from governor.model.spec import ServiceSpec
 from governor.policy.config import PolicyConfig, TokenPriors
 
 # Parameters are learned relative to their priors (1.0 = the prior), so one scale suits all.
-_P0 = 1.0  # prior variance of each relative parameter: the prior is a guess within ~100 %
+# Prior variance of each relative parameter of the decode law (d0, a, d1, e): the step time is
+# measured at every load, so its prior is trusted to about ±20 %; the per-token costs to about ±50 %.
+_P0 = (0.04, 0.25, 0.25, 0.25)
 _NOISE = 0.05  # relative noise of one measured quantile over a rate window (about 5 %)
 _MIN_RELATIVE, _MAX_RELATIVE = 0.05, 20.0  # a learned cost stays within 1/20 and 20× its prior
 
@@ -61,7 +64,7 @@ class Fit:
 
     @classmethod
     def prior(cls, n: int) -> Fit:
-        return cls((1.0,) * n, tuple(_P0 if i == j else 0.0 for i in range(n) for j in range(n)))
+        return cls((1.0,) * n, tuple(_P0[i] if i == j else 0.0 for i in range(n) for j in range(n)))
 
     def predict(self, x: tuple[float, ...]) -> float:
         return sum(t * v for t, v in zip(self.theta, x, strict=True))
@@ -81,8 +84,8 @@ class Fit:
         )
         cov = [(p[i * n + j] - gain[i] * px[j]) / forget for i in range(n) for j in range(n)]
         for i in range(n):
-            if cov[i * n + i] > _P0:  # a direction the data does not excite: stay near the prior's spread
-                scale = math.sqrt(_P0 / cov[i * n + i])
+            if cov[i * n + i] > _P0[i]:  # a direction the data does not excite: stay near the prior's spread
+                scale = math.sqrt(_P0[i] / cov[i * n + i])
                 for j in range(n):
                     cov[i * n + j] *= scale
                     cov[j * n + i] *= scale
@@ -99,12 +102,17 @@ class Load:
     uncached_tokens: float  # I: what is prefilled
     output_tokens: float  # O
 
+    @property
+    def held(self) -> float:
+        """KV tokens a decoding sequence holds on average: its prompt and half its output."""
+        return self.prompt_tokens + self.output_tokens / 2.0
+
 
 @dataclass(frozen=True)
 class TokenModel:
     """What the token model has learned of one service (persisted in ``PolicyState``)."""
 
-    decode: Fit = field(default_factory=lambda: Fit.prior(3))  # (d0, a, d1) relative to the priors
+    decode: Fit = field(default_factory=lambda: Fit.prior(4))  # (d0, a, d1, e) relative to the priors
     ttft: float = 1.0  # (τb, τa) relative to the priors: one scale, learned as a log-EWMA
     kv_tokens: float | None = None  # learned KV capacity of one replica in tokens
     samples: int = 0  # unsaturated windows learned from
@@ -133,7 +141,7 @@ class TokenModel:
         raw_load = data.get("load")
         load = None if raw_load is None else Load(*(float(v) for v in raw_load))
         return cls(
-            fit(data["decode"], 3), float(data["ttft"]), None if kv is None else float(kv), int(data["samples"]), load
+            fit(data["decode"], 4), float(data["ttft"]), None if kv is None else float(kv), int(data["samples"]), load
         )
 
 
@@ -144,21 +152,23 @@ class Costs:
     step: float
     prefill: float
     decode: float
+    attention: float  # e: step seconds per KV token a sequence holds
     ttft_base: float
     ttft_per_token: float
     kv_tokens: float | None
 
     def work(self, load: Load) -> float:
         """GPU seconds of marginal token work per request at relative throughput 1.0."""
-        return load.uncached_tokens * self.prefill + load.output_tokens * self.decode
+        return load.uncached_tokens * self.prefill + load.output_tokens * (self.decode + self.attention * load.held)
 
 
 def costs(model: TokenModel, priors: TokenPriors) -> Costs:
-    d0, a, d1 = model.decode.theta
+    d0, a, d1, e = model.decode.theta
     return Costs(
         d0 * priors.step_seconds,
         a * priors.prefill_seconds_per_token,
         d1 * priors.decode_seconds_per_token,
+        e * priors.attention_seconds_per_kv_token,
         model.ttft * priors.ttft_base_seconds,
         model.ttft * priors.ttft_seconds_per_token,
         model.kv_tokens if model.kv_tokens is not None else priors.kv_tokens,
@@ -184,8 +194,9 @@ def learn(
 ) -> TokenModel:
     """``model`` after one window, or unchanged when the window is saturated or says too little.
 
-    Saturated: the KV cache of the fullest replica above ``token_learn_max_kv``, an admission
-    wait above ``token_learn_max_wait_share`` of the TTFT, or a token-work utilisation (by the
+    Saturated: the KV cache of the fullest replica above ``token_learn_max_kv``; an admission
+    wait above ``token_learn_max_wait_share`` of the TTFT, or of the TTFT objective; a TTFT above
+    its objective (a backlog of prompts, not the prefill law); or a token-work utilisation (by the
     model so far) above ``token_learn_max_utilization``.
     """
     lam = window.per_replica_rate
@@ -194,7 +205,13 @@ def learn(
     if window.kv_usage_max is not None and window.kv_usage_max > cfg.token_learn_max_kv:
         return model
     wait, ttft_now = window.queue_wait_s, window.ttft_s
-    if wait is not None and ttft_now is not None and wait > cfg.token_learn_max_wait_share * ttft_now:
+    share = cfg.token_learn_max_wait_share
+    if wait is not None and ttft_now is not None and wait > share * ttft_now:
+        return model
+    ttft_objective = spec.slo.ttft.ms / 1000.0 if spec.slo.ttft is not None else None
+    if ttft_objective is not None and (
+        (ttft_now is not None and ttft_now > ttft_objective) or (wait is not None and wait > share * ttft_objective)
+    ):
         return model
     load = window.load
     p = lam * load.uncached_tokens  # uncached prompt tokens/s per replica
@@ -207,6 +224,7 @@ def learn(
             priors.step_seconds / scale,
             itl * p * priors.prefill_seconds_per_token / throughput / scale,
             itl * g * priors.decode_seconds_per_token / throughput / scale,
+            itl * g * load.held * priors.attention_seconds_per_kv_token / throughput / scale,
         )
         decode = decode.update(x, itl / scale, cfg.token_forgetting)
     learned = replace(model, decode=decode)
@@ -263,28 +281,29 @@ def need(
 ) -> TokenNeed:
     """Replicas for ``arrival`` requests/s at a precision of relative ``throughput``.
 
-    Each objective caps the utilisation: ITL ≤ S·m gives ``u ≤ 1 − d0/(S·m)``, TTFT ≤ S·m gives
-    ``u ≤ 1 − τ(I)/(S·m)`` (costs divided by ``throughput``, ``m`` the planning margin), and
-    neither may pass ``token_max_utilization``. An objective no utilisation meets (a request
-    alone misses it) asks for ``limit``.
+    Each objective caps the utilisation: ITL ≤ S allows ``u ≤ 1 − d0/S`` and TTFT ≤ S allows
+    ``u ≤ 1 − τ(I)/S`` (costs divided by ``throughput``). The plan uses ``m`` of that headroom
+    (``token_slo_margin``: the load may grow by ``1/m`` before the objective breaches, which a
+    step of load needs while new replicas start), and never passes ``token_max_utilization``.
+    An objective that a request alone misses (no headroom left at any load: very long prompts
+    against the TTFT) cannot be bought with replicas; it is sized at the utilisation cap.
     """
     slo = spec.slo
     work = c.work(load) / throughput
-    margin = cfg.token_slo_margin
     caps: list[float] = [cfg.token_max_utilization]
     ttft_need = itl_need = None
     if slo.itl is not None:
-        cap = min(1.0 - c.step / throughput / (slo.itl.ms / 1000.0 * margin), cfg.token_max_utilization)
+        cap = _cap(c.step / throughput, slo.itl.ms / 1000.0, cfg)
         itl_need = _replicas(arrival, work, cap, limit)
         caps.append(cap)
     if slo.ttft is not None:
         base = (c.ttft_base + c.ttft_per_token * load.uncached_tokens) / throughput
-        cap = min(1.0 - base / (slo.ttft.ms / 1000.0 * margin), cfg.token_max_utilization)
+        cap = _cap(base, slo.ttft.ms / 1000.0, cfg)
         ttft_need = _replicas(arrival, work, cap, limit)
         caps.append(cap)
     kv_need = None
     if kv_known and c.kv_tokens is not None and c.kv_tokens > 0.0 and load.output_tokens > 0.0:
-        held = load.prompt_tokens + load.output_tokens / 2.0  # tokens one request holds, on average
+        held = load.held  # tokens one request holds, on average
         # batch(λ) = λ·O·ITL(λ) with ITL = d0/(1 − λ·w); batch·held ≤ κ·K solved for λ
         kappa = cfg.token_kv_target
         per = kappa / (load.output_tokens * c.step / throughput * held / c.kv_tokens + kappa * work)
@@ -292,6 +311,14 @@ def need(
     cap = min(caps)
     capacity = cap / work if work > 0.0 and cap > 0.0 else 0.0
     return TokenNeed(ttft_need, itl_need, kv_need, capacity)
+
+
+def _cap(no_load: float, objective: float, cfg: PolicyConfig) -> float:
+    """The planned utilisation for an objective whose latency is ``no_load / (1 − u)``."""
+    headroom = 1.0 - no_load / objective if objective > 0.0 else 0.0
+    if headroom <= cfg.token_min_headroom:  # replicas cannot buy it: size at the utilisation cap
+        headroom = 1.0
+    return min(cfg.token_slo_margin * headroom, cfg.token_max_utilization)
 
 
 def _replicas(arrival: float, work: float, cap: float, limit: int) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
-from governor.model.spec import Precision, PrecisionMode, ServiceSpec
+from governor.model.spec import Precision, PrecisionMode, ServiceSpec, SLOSpec
 from governor.policy.config import DEFAULT_CONFIG, PolicyConfig
 from governor.sim.control import Command, View
 from governor.sim.scenario import Scenario
@@ -183,7 +183,9 @@ class GovernorController:
     """Governor's decision engine (``governor.policy.decide``) behind the simulator's interface.
 
     ``config`` is the engine's ``PolicyConfig``; ``precision_mode`` overrides the spec's (``FIXED``:
-    the same service with precision swaps off).
+    the same service with precision swaps off); ``slo`` replaces the objective the policy is told
+    (the simulator still judges the scenario's), and the measured attainment, which the monitoring
+    computed against the scenario's threshold, is then withheld.
     """
 
     spec: ServiceSpec
@@ -192,6 +194,7 @@ class GovernorController:
     period_s: int = 10
     config: PolicyConfig = DEFAULT_CONFIG
     precision_mode: PrecisionMode | None = None
+    slo: SLOSpec | None = None
     note: str = "same spec as the others"
     _state: object = None
 
@@ -204,9 +207,13 @@ class GovernorController:
         spec = view.spec
         if self.precision_mode is not None and spec.precision.mode != self.precision_mode:
             spec = replace(spec, precision=replace(spec.precision, mode=self.precision_mode))
+        observation = view.observation
+        if self.slo is not None:
+            spec = replace(spec, slo=self.slo)
+            observation = replace(observation, slo_attainment=None)
         state = self._state
         if not isinstance(state, PolicyState):
             state = PolicyState.initial(self.initial, view.precision)
         state = state.observed(replicas=view.replicas, precision=view.precision, swapping=view.swapping)
-        decision, self._state = decide(spec, view.observation, state, view.now, self.config)
+        decision, self._state = decide(spec, observation, state, view.now, self.config)
         return Command(decision.replicas, decision.precision, decision.swap_max_unavailable)

@@ -6,7 +6,7 @@ physics), so every row of a comparison runs under the same conditions.
 
 from __future__ import annotations
 
-from governor.model.spec import Behavior, PrecisionMode
+from governor.model.spec import Behavior, PrecisionMode, SLOSpec
 from governor.policy.config import PolicyConfig
 from governor.sim.baselines import (
     PROVISION_UTILIZATION,
@@ -80,6 +80,15 @@ def build_controller(name: str, scenario: Scenario) -> Controller:
     raise ValueError(f"unknown policy {name!r}; known: {', '.join(POLICIES)}")
 
 
+def request_latency_slo(scenario: TokenScenario) -> SLOSpec:
+    """The scenario's token objectives as one request-latency objective: a request that meets both
+    takes at most TTFT + output × ITL, at the mean output length of the scenario's requests."""
+    slo = scenario.spec.slo
+    mean_output = float(scenario.requests.osl.mean()) if scenario.requests.size else 0.0
+    latency_s = (scenario.ttft_s or 0.0) + mean_output * scenario.planning_itl_s
+    return SLOSpec(latency_ms=latency_s * 1000.0, latency_quantile=0.9, objective=slo.objective)
+
+
 def build_token_controller(name: str, scenario: TokenScenario) -> Controller:
     """A fresh token-mode controller of the named policy, configured for ``scenario``."""
     spec = scenario.spec
@@ -90,9 +99,12 @@ def build_token_controller(name: str, scenario: TokenScenario) -> Controller:
         return GovernorController(
             spec, initial, name=name, precision_mode=PrecisionMode.FIXED, note="precision swaps off (Fixed, bf16)"
         )
-    if name == "governor-request-model":
-        config = PolicyConfig(token_model=False)
-        return GovernorController(spec, initial, name=name, config=config, note="PolicyConfig(token_model=False)")
+    if name == "governor-request-model":  # the same objective told as one request latency
+        slo = request_latency_slo(scenario)
+        note = (
+            f"request-rate model only: P90 request latency ≤ {slo.latency_ms / 1000.0:.1f} s (TTFT + mean output × ITL)"
+        )
+        return GovernorController(spec, initial, name=name, config=PolicyConfig(token_model=False), slo=slo, note=note)
     if name == "llmd-slo":
         ttft_s, itl_s = scenario.ttft_s or 3.0, scenario.itl_s or 0.1
         return SloRatioController(ttft_s, itl_s, HpaBehavior(LLMD_BEHAVIOR, spec.min_replicas, spec.max_replicas))

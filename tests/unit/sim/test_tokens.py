@@ -16,14 +16,14 @@ from governor.sim.control import Command, Truth, View
 from governor.sim.hpa import HpaBehavior
 from governor.sim.policies import TOKEN_POLICIES, build_token_controller
 from governor.sim.scenarios import MOONCAKE_TRACE
-from governor.sim.tokens.baselines import LLMD_BEHAVIOR, SloRatioController
+from governor.sim.tokens.baselines import SloRatioController
 from governor.sim.tokens.calibration import PUBLISHED_RATE_PER_REPLICA, probe, sustainable_rate
 from governor.sim.tokens.engine import simulate_tokens
 from governor.sim.tokens.physics import TokenPhysics
 from governor.sim.tokens.replica import PrefixCache
 from governor.sim.tokens.result import TokenRunResult, summarize_tokens
 from governor.sim.tokens.scenario import TokenScenario
-from governor.sim.tokens.scenarios import constant, llmd_staged_ramp, token_spec
+from governor.sim.tokens.scenarios import LLMD_BEHAVIOR, constant, llmd_staged_ramp, token_spec
 from governor.sim.tokens.workload import TokenRequests
 
 TOKEN_FIELDS = (

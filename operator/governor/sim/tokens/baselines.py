@@ -35,6 +35,8 @@ from governor.sim.tokens.scenario import TokenScenario
 
 SIGNAL_MAX_AGE_S = 60.0
 CLAIRVOYANT_UTILIZATION = 0.9  # of the token capacity model, for the worst 10 s ahead
+
+
 @dataclass
 class SloRatioController:
     """llm-d's SLO-aware scaling law (see the module docstring)."""
