@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from governor.actuate.actuator import Actuator, ConditionUpdate, merge_status
+from governor.actuate.actuator import SWAP_FAILED, ActuationResult, Actuator, ConditionUpdate, merge_status
 from governor.actuate.kube import ApiError, KubeApi, api_path
 from governor.actuate.render import CR_API_VERSION
 from governor.actuate.workloads import (
@@ -31,6 +31,7 @@ from governor.actuate.workloads import (
     read_workload,
     workload_name,
 )
+from governor.alerting import AlertContext
 from governor.controller import events
 from governor.controller.metrics import OperatorMetrics, service_gauges
 from governor.controller.protocols import (
@@ -262,6 +263,7 @@ class ControlLoop:
             runtime.status["policyState"] = saved
         runtime.swapping = result.swapping
         runtime.conditions = result.conditions
+        self.hook.set_context(spec.key, rollout_context(result))
         for event_type, reason, message in result.events:
             logger.info("%s: %s %s", spec.key, reason, message)
             await self.recorder.post(spec.key, spec.uid, event_type, reason, message)
@@ -380,6 +382,15 @@ class ControlLoop:
             else:
                 counts["NotReady"] += 1
         return counts
+
+
+def rollout_context(result: ActuationResult) -> AlertContext:
+    """What the alert rules learn from actuation: a swap failed (and was rolled back, or refused) while its
+    variant stays quarantined — the ``SwapFailed`` condition — which ``RolloutFailed`` reports."""
+    failed = next((c for c in result.conditions if c.type == SWAP_FAILED and c.status), None)
+    if failed is None:
+        return AlertContext()
+    return AlertContext(rollout_failed=True, rollout_message=f"precision swap failed: {failed.message}")
 
 
 def served_precision(status: Mapping[str, Any], spec: ServiceSpec) -> Precision:

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from governor.alerting.rules import AlertContext
 from governor.model import Decision, Observation, Precision, ScaleDirection, ServiceKey, ServiceSpec
 
 logger = logging.getLogger(__name__)
@@ -150,6 +151,10 @@ class TickHook(Protocol):
 
     def status_patch(self, key: ServiceKey, with_budget: bool = False) -> dict[str, Any]: ...
 
+    def set_context(self, key: ServiceKey, context: AlertContext) -> None:
+        """What actuation reported for the service this tick (a failed rollout), kept until replaced."""
+        ...
+
     def problems(self, key: ServiceKey) -> tuple[str, ...] | None:
         """Why some of the service's alerts cannot be delivered (``path: message``); None before it was seen."""
         ...
@@ -166,6 +171,9 @@ class NoAlerts:
 
     def status_patch(self, key: ServiceKey, with_budget: bool = False) -> dict[str, Any]:
         return {}
+
+    def set_context(self, key: ServiceKey, context: AlertContext) -> None:
+        return None
 
     def problems(self, key: ServiceKey) -> tuple[str, ...] | None:
         return None

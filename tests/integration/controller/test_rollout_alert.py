@@ -1,0 +1,98 @@
+"""A precision swap that fails fires ``RolloutFailed`` through the running operator, and reaches on-call.
+
+The real operator (Kopf, the control loop, the Actuator, the alerting hook and notifier) runs against
+the emulator; the decision engine's stand-in keeps asking for int4, whose image never rolls out. The
+swap times out, is rolled back and its variant quarantined (``SwapFailed``): the alert rules must hear
+of it from actuation, so the alert fires in status and is delivered to the receiver.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from governor.alerting import AlertEngine, AlertingHook, DictConfigReader, Notifier, ReceiverRegistry
+from governor.alerting.config import CONFIG_KEY
+from governor.controller.metrics import OperatorMetrics
+from governor.controller.protocols import BoundsOnlyPolicy
+from governor.demo.client import KubeClient
+from governor.demo.standins import DeploymentStandIn
+from governor.model import Decision, Observation, Precision, ServiceSpec
+from tests.integration.actuation.rig import NS, service_body
+from tests.integration.controller.test_owned import condition
+from tests.support.kube import KubeHarness
+from tests.support.receivers import running_receiver
+
+BAD_IMAGE = "server:bad"  # the int4 variant's image in the rig's service
+
+
+class AsksForInt4(BoundsOnlyPolicy):
+    """Keeps replicas inside their bounds and always wants int4."""
+
+    def decide(self, spec: ServiceSpec, observation: Observation, state: Any, now: float) -> tuple[Decision, Any]:
+        decision, state = super().decide(spec, observation, state, now)
+        return Decision(
+            now,
+            decision.current_replicas,
+            decision.replicas,
+            decision.current_precision,
+            Precision.INT4,
+            decision.direction,
+            ("the test wants int4",),
+        ), state
+
+
+class BadImageNeverRollsOut:
+    """The Deployment controller's view for the stand-in: a template running the bad image never rolls out."""
+
+    def __init__(self, client: KubeClient) -> None:
+        self.client = client
+
+    def list(self, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        return [d for d in self.client.list(*args, **kwargs) if _image(d) != BAD_IMAGE]
+
+    def patch(self, *args: Any, **kwargs: Any) -> Any:
+        return self.client.patch(*args, **kwargs)
+
+
+def _image(deployment: dict[str, Any]) -> str:
+    return str(deployment["spec"]["template"]["spec"]["containers"][0]["image"])
+
+
+def test_a_failed_swap_fires_rollout_failed_and_notifies(kube: KubeHarness) -> None:
+    metrics = OperatorMetrics()
+    with running_receiver() as receiver:
+        receivers_yaml = yaml.safe_dump(
+            {
+                "receivers": [
+                    {"name": "oncall", "kind": "webhook", "url": receiver.url, "group_wait": "0s", "namespaces": ["*"]}
+                ],
+                "default_receivers": ["oncall"],
+            }
+        )
+        reader = DictConfigReader(configmaps={("governor-system", "governor-receivers"): {CONFIG_KEY: receivers_yaml}})
+        receivers = ReceiverRegistry(reader, "governor-system", "governor-receivers")
+        notifier = Notifier(receivers, registry=metrics.registry)
+        hook = AlertingHook(AlertEngine(receivers, notifier), receivers)
+        stand_in = DeploymentStandIn(BadImageNeverRollsOut(kube.client), delay=0.2)  # type: ignore[arg-type]
+        with (
+            kube.operator(tick_seconds=0.3, policy=AsksForInt4(), hook=hook, metrics=metrics, background=(notifier,)),
+            stand_in,
+        ):
+            kube.client.create("inferenceservices", service_body("chat", precision={"swapTimeoutSeconds": 1}))
+            failed = kube.wait_for(
+                lambda: (
+                    (c := condition(kube.client.find("inferenceservices", NS, "chat"), "SwapFailed"))
+                    and c["status"] == "True"
+                    and c
+                ),
+                timeout=30,
+                what="the swap to int4 rolled back and quarantined",
+            )
+            kube.wait_for(lambda: receiver.accepted(), timeout=15, what="the notification")
+    assert "int4" in failed["message"]
+    (sent,) = [r.json for r in receiver.accepted()]
+    (alert,) = sent["alerts"]
+    assert alert["labels"]["alertname"] == "RolloutFailed" and alert["labels"]["service"] == "chat"
+    assert sent["status"] == "firing" and "int4" in alert["annotations"]["summary"]
