@@ -56,7 +56,8 @@ PARALLEL_RECONCILES = 8
 class Runtime:
     """What the loop remembers about one service between ticks (a cache: status is the lasting record)."""
 
-    status: dict[str, Any] = field(default_factory=dict)
+    status: dict[str, Any] = field(default_factory=dict)  # what the next status is built from (others merge in)
+    written: dict[str, Any] = field(default_factory=dict)  # the status last written (or read) on the object
     written_at: float = 0.0
     policy_state: Any = None
     swapping: bool = False  # actuation reported a precision swap under way (no scale-down meanwhile)
@@ -99,7 +100,8 @@ class ControlLoop:
     def seed(self, entry: Entry) -> None:
         """Start from the status the object already carries (a restarted operator keeps its conditions)."""
         if entry.key not in self._runtime:
-            self._runtime[entry.key] = Runtime(status=dict(entry.status), written_at=self.clock())
+            status = dict(entry.status)
+            self._runtime[entry.key] = Runtime(status=status, written=dict(status), written_at=self.clock())
             self.hook.restore(entry.key, entry.status)
 
     def forget(self, key: ServiceKey) -> None:
@@ -343,17 +345,21 @@ class ControlLoop:
     # ---- status ----------------------------------------------------------------------------
 
     async def write_status(self, seen: Seen, now: float, force: bool = False) -> bool:
-        """Patch the status subresource when it materially changed or the heartbeat is due."""
+        """Patch the status subresource when it materially changed since the last write, or the heartbeat is due.
+
+        Compared with what was last written, not with ``runtime.status``: the alerting hook and actuation merge
+        their parts into that one between writes, so a change of theirs alone (an alert firing) would look like
+        no change at all."""
         runtime = self._runtime[seen.entry.key]
         new = build_status(seen, runtime.status, now)
         due = now - runtime.written_at >= self.heartbeat_seconds
-        if not force and not due and not changed(runtime.status, new):
+        if not force and not due and not changed(runtime.written, new):
             return False
         key = seen.entry.key
         path = api_path(CR_API_VERSION, "inferenceservices", key.namespace, key.name, "status")
         await self.api.patch(path, {"status": new})
         self.metrics.status_writes.inc()
-        runtime.status = new
+        runtime.status = runtime.written = new
         runtime.written_at = now
         return True
 

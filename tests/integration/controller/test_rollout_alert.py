@@ -60,6 +60,12 @@ def _image(deployment: dict[str, Any]) -> str:
     return str(deployment["spec"]["template"]["spec"]["containers"][0]["image"])
 
 
+def _alert(kube: KubeHarness, rule: str) -> dict[str, Any] | None:
+    """The service's alert of ``rule`` as its status shows it, once firing."""
+    status = (kube.client.find("inferenceservices", NS, "chat") or {}).get("status") or {}
+    return next((a for a in status.get("alerts") or () if a.get("rule") == rule and a.get("state") == "firing"), None)
+
+
 def test_a_failed_swap_fires_rollout_failed_and_notifies(kube: KubeHarness) -> None:
     metrics = OperatorMetrics()
     with running_receiver() as receiver:
@@ -91,8 +97,10 @@ def test_a_failed_swap_fires_rollout_failed_and_notifies(kube: KubeHarness) -> N
                 what="the swap to int4 rolled back and quarantined",
             )
             kube.wait_for(lambda: receiver.accepted(), timeout=15, what="the notification")
+            firing = kube.wait_for(lambda: _alert(kube, "RolloutFailed"), timeout=5, what="RolloutFailed in status")
     assert "int4" in failed["message"]
     (sent,) = [r.json for r in receiver.accepted()]
     (alert,) = sent["alerts"]
     assert alert["labels"]["alertname"] == "RolloutFailed" and alert["labels"]["service"] == "chat"
     assert sent["status"] == "firing" and "int4" in alert["annotations"]["summary"]
+    assert firing["labels"] == alert["labels"]
