@@ -177,6 +177,12 @@ class AgentSettings:
     port: int = knob("AGENT_PORT", _port, 9400, "Port of the NVML node agent.")
     interval_seconds: float = knob("AGENT_INTERVAL_SECONDS", _positive_float, 5.0, "NVML sampling period.")
     node_name: str | None = knob("NODE_NAME", _optional_str, None, "Node the agent runs on (downward API).")
+    namespace: str = knob(
+        "AGENT_NAMESPACE",
+        str,
+        "governor-system",
+        "Namespace of the NVML agents' pods, whose GPU readings the operator takes while it scrapes pods directly.",
+    )
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from governor.controller.handlers import build_registry
 from governor.controller.logs import configure_logging
 from governor.controller.metrics import OperatorMetrics
 from governor.controller.peering import Peering
-from governor.controller.pods import KubePodLister
+from governor.controller.pods import KubeAgentLister, KubePodLister
 from governor.controller.receivers import build_alerting
 from governor.settings import Settings, reference
 
@@ -48,7 +48,8 @@ def build_controller(
     from governor.metrics.build import build_source
 
     metrics = metrics if metrics is not None else OperatorMetrics()
-    source = build_source(settings, KubePodLister(api), on_scrape_rejected=metrics.count_scrape_rejected)
+    agents = KubeAgentLister(api, settings.agent.namespace, settings.agent.port)
+    source = build_source(settings, KubePodLister(api), agents, on_scrape_rejected=metrics.count_scrape_rejected)
     hook, notifier = build_alerting(api, settings.alerting, metrics.registry)
     return Controller(
         api=api,
