@@ -155,7 +155,11 @@ class PrometheusSettings:
         "Largest pod /metrics page the direct scrape reads; a bigger one is refused unread and counted.",
     )
     stale_seconds: float = knob(
-        "METRICS_STALE_SECONDS", _positive_float, 120.0, "A sample older than this counts as missing."
+        "METRICS_STALE_SECONDS",
+        _positive_float,
+        60.0,
+        "A sample older than this counts as missing: the direct scrape takes no rate over a longer gap, and the"
+        " decision engine holds without a fresher request rate.",
     )
 
 

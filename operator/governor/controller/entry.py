@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 from typing import Any, cast
 
 import kopf
 import kubernetes
 
+import governor.policy
 from governor import package_version
 from governor.actuate.kube import ApiError, KubernetesApi
 from governor.controller.app import Controller, SourceCloser
@@ -28,6 +30,7 @@ from governor.controller.logs import configure_logging
 from governor.controller.metrics import OperatorMetrics
 from governor.controller.peering import Peering
 from governor.controller.pods import KubeAgentLister, KubePodLister
+from governor.controller.protocols import ModulePolicy
 from governor.controller.receivers import build_alerting
 from governor.settings import Settings, reference
 
@@ -55,11 +58,22 @@ def build_controller(
         api=api,
         settings=settings.operator,
         metrics_source=source,
+        policy=settings_policy(settings),
         metrics=metrics,
         hook=hook,
         background=(notifier, SourceCloser(source)),
         peering=peering,
     )
+
+
+def settings_policy(settings: Settings) -> ModulePolicy:
+    """The decision engine with ``GOVERNOR_METRICS_STALE_SECONDS`` as its staleness bound (one setting for the
+    metrics layer and the policy)."""
+
+    config = dataclasses.replace(
+        governor.policy.DEFAULT_CONFIG, max_signal_age_seconds=settings.prometheus.stale_seconds
+    )
+    return ModulePolicy(governor.policy, config)
 
 
 def fail(message: str, code: int) -> int:

@@ -85,9 +85,12 @@ def hold_within_bounds(spec: ServiceSpec, current: int, now: float) -> Decision:
 
 @dataclass(frozen=True)
 class ModulePolicy:
-    """Adapter over ``governor.policy`` (``decide`` + ``PolicyState``), looked up when the module provides them."""
+    """Adapter over ``governor.policy`` (``decide`` + ``PolicyState``), looked up when the module provides them.
+
+    ``config`` is the ``PolicyConfig`` to decide with (``None``: the module's default)."""
 
     module: Any
+    config: Any = None
 
     def initial_state(self, replicas: int, precision: Precision) -> Any:
         return self.module.PolicyState.initial(replicas, precision)
@@ -96,7 +99,10 @@ class ModulePolicy:
         return state.observed(replicas=replicas, precision=precision, swapping=swapping)
 
     def decide(self, spec: ServiceSpec, observation: Observation, state: Any, now: float) -> tuple[Decision, Any]:
-        decision, new_state = self.module.decide(spec, observation, state, now)
+        if self.config is None:
+            decision, new_state = self.module.decide(spec, observation, state, now)
+        else:
+            decision, new_state = self.module.decide(spec, observation, state, now, self.config)
         return decision, new_state
 
     def save_state(self, state: Any) -> Mapping[str, Any] | None:

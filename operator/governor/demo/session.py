@@ -151,7 +151,7 @@ class DemoSession:
             settings=self.settings.operator,
             metrics_source=source,
             metrics=metrics,
-            policy=story.demo_policy(),
+            policy=story.demo_policy(self.settings.prometheus.stale_seconds),
             hook=AlertingHook(AlertEngine(registry, notifier), registry),
             connection=backend.connection,
             background=(notifier, SourceCloser(source)),

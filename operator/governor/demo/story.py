@@ -11,6 +11,7 @@ Rates stay per wall-clock second: the scrape source measures them against the re
 from __future__ import annotations
 
 import copy
+import dataclasses
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,9 +19,10 @@ from typing import Any
 
 import yaml
 
+import governor.policy
 from governor.controller.protocols import ModulePolicy
 from governor.demo.world import FleetParams
-from governor.model import Decision, Observation, ServiceSpec
+from governor.model import ServiceSpec
 from governor.policy import PolicyConfig
 
 RECEIVERS_NAMESPACE = "governor-system"
@@ -152,21 +154,11 @@ class SimClock:
         return self() - self.origin
 
 
-@dataclass(frozen=True)
-class DemoPolicy(ModulePolicy):
-    """``governor.policy`` with the demo's compressed ``PolicyConfig``."""
-
-    config: PolicyConfig = DEMO_POLICY
-
-    def decide(self, spec: ServiceSpec, observation: Observation, state: Any, now: float) -> tuple[Decision, Any]:
-        decision, new_state = self.module.decide(spec, observation, state, now, self.config)
-        return decision, new_state
-
-
-def demo_policy() -> DemoPolicy:
-    import governor.policy
-
-    return DemoPolicy(governor.policy)
+def demo_policy(max_signal_age_seconds: float = DEMO_POLICY.max_signal_age_seconds) -> ModulePolicy:
+    """``governor.policy`` with the demo's compressed ``PolicyConfig`` (and the operator's staleness setting)."""
+    return ModulePolicy(
+        governor.policy, dataclasses.replace(DEMO_POLICY, max_signal_age_seconds=max_signal_age_seconds)
+    )
 
 
 def as_mapping(obj: Any) -> Mapping[str, Any]:
