@@ -1,4 +1,4 @@
-"""``governor run`` reads the NVML node agents while it scrapes pods directly.
+"""``governor run`` reads the NVML node agents while it scrapes pods directly, and closes its source on stopping.
 
 A real agent server (the one ``governor agent`` serves, fed a sample instead of NVML) runs on
 loopback; its pod is in the emulator, in Governor's namespace, with the DaemonSet's labels. The
@@ -72,3 +72,33 @@ async def test_governor_run_reads_the_agents_of_its_namespace(kube: KubeHarness)
             api.close()
     assert observed.gpu_utilization_mean is not None, "the agent's reading never reached the service"
     assert observed.gpu_utilization_mean.value == 0.42
+
+
+async def test_governor_run_closes_its_metrics_source_when_it_stops(kube: KubeHarness) -> None:
+    """The operator's start and stop (Kopf's startup and cleanup handlers) release the source's connections."""
+    state = AgentState("node-a")
+    state.latest = _sample(0.42, "chat")
+    async with serving(state, lambda: state.latest, 60.0, "127.0.0.1", 0) as port:
+        kube.client.create("pods", _agent_pod("agent-a", AGENTS_NS, "127.0.0.1"), AGENTS_NS)
+        settings = Settings(
+            operator=OperatorSettings(metrics_port=0), agent=AgentSettings(port=port, namespace=AGENTS_NS)
+        )
+        api = KubernetesApi.for_url(kube.url)
+        controller = build_controller(settings, api)
+        source: Any = controller.metrics_source
+        closed = False
+        try:
+            await controller.start()
+            try:
+                spec = ServiceSpec(namespace=NS, name="chat", metrics=MetricsSpec(gpu_source="agent"))
+                await source.observe([spec], time.time())  # a request: the source holds an open session now
+                session = source._session
+                assert session is not None and not session.closed
+            finally:
+                await controller.stop()
+            closed = session.closed
+        finally:
+            if not closed:
+                await source.aclose()  # leave nothing open for the next test, whatever happened
+            api.close()
+    assert closed, "the operator stopped but its metrics source kept its HTTP session open"
