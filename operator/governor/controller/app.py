@@ -60,7 +60,9 @@ class SourceCloser:
         return None
 
     async def stop(self) -> None:
-        await self.source.aclose()
+        closer = getattr(self.source, "aclose", None)  # a stand-in source may hold nothing to close
+        if closer is not None:
+            await closer()
 
 
 def entry_from_body(body: Mapping[str, Any]) -> Entry:

@@ -11,7 +11,6 @@ Rates stay per wall-clock second: the scrape source measures them against the re
 from __future__ import annotations
 
 import copy
-import dataclasses
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,8 +18,6 @@ from typing import Any
 
 import yaml
 
-import governor.policy
-from governor.controller.protocols import ModulePolicy
 from governor.demo.world import FleetParams
 from governor.model import ServiceSpec
 from governor.policy import PolicyConfig
@@ -152,13 +149,6 @@ class SimClock:
     def elapsed(self) -> float:
         """Simulated seconds since the start."""
         return self() - self.origin
-
-
-def demo_policy(max_signal_age_seconds: float = DEMO_POLICY.max_signal_age_seconds) -> ModulePolicy:
-    """``governor.policy`` with the demo's compressed ``PolicyConfig`` (and the operator's staleness setting)."""
-    return ModulePolicy(
-        governor.policy, dataclasses.replace(DEMO_POLICY, max_signal_age_seconds=max_signal_age_seconds)
-    )
 
 
 def as_mapping(obj: Any) -> Mapping[str, Any]:

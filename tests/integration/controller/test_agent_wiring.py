@@ -17,7 +17,7 @@ from governor.actuate.kube import KubernetesApi
 from governor.agent.nvml import GpuSample, NodeSample, ProcessSample
 from governor.agent.pods import PodRef
 from governor.agent.server import AgentState, serving
-from governor.controller.entry import build_controller
+from governor.controller.build import build_controller
 from governor.controller.pods import AGENT_LABELS
 from governor.model import MetricsSpec, ServiceSpec
 from governor.settings import AgentSettings, OperatorSettings, Settings

@@ -1,9 +1,10 @@
 """A precision swap that fails fires ``RolloutFailed`` through the running operator, and reaches on-call.
 
-The real operator (Kopf, the control loop, the Actuator, the alerting hook and notifier) runs against
-the emulator; the decision engine's stand-in keeps asking for int4, whose image never rolls out. The
-swap times out, is rolled back and its variant quarantined (``SwapFailed``): the alert rules must hear
-of it from actuation, so the alert fires in status and is delivered to the receiver.
+The real operator (Kopf, the control loop, the Actuator, and the alerting hook and notifier as governor
+run wires them, receivers from a ConfigMap) runs against the emulator; the decision engine's stand-in
+keeps asking for int4, whose image never rolls out. The swap times out, is rolled back and its variant
+quarantined (``SwapFailed``): the alert rules must hear of it from actuation, so the alert fires in
+status and is delivered to the receiver.
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ from typing import Any
 
 import yaml
 
-from governor.alerting import AlertEngine, AlertingHook, DictConfigReader, Notifier, ReceiverRegistry
+from governor.alerting import DictConfigReader
 from governor.alerting.config import CONFIG_KEY
-from governor.controller.metrics import OperatorMetrics
 from governor.controller.protocols import BoundsOnlyPolicy
 from governor.demo.client import KubeClient
 from governor.demo.standins import DeploymentStandIn
@@ -67,7 +67,6 @@ def _alert(kube: KubeHarness, rule: str) -> dict[str, Any] | None:
 
 
 def test_a_failed_swap_fires_rollout_failed_and_notifies(kube: KubeHarness) -> None:
-    metrics = OperatorMetrics()
     with running_receiver() as receiver:
         receivers_yaml = yaml.safe_dump(
             {
@@ -78,12 +77,11 @@ def test_a_failed_swap_fires_rollout_failed_and_notifies(kube: KubeHarness) -> N
             }
         )
         reader = DictConfigReader(configmaps={("governor-system", "governor-receivers"): {CONFIG_KEY: receivers_yaml}})
-        receivers = ReceiverRegistry(reader, "governor-system", "governor-receivers")
-        notifier = Notifier(receivers, registry=metrics.registry)
-        hook = AlertingHook(AlertEngine(receivers, notifier), receivers)
         stand_in = DeploymentStandIn(BadImageNeverRollsOut(kube.client), delay=0.2)  # type: ignore[arg-type]
         with (
-            kube.operator(tick_seconds=0.3, policy=AsksForInt4(), hook=hook, metrics=metrics, background=(notifier,)),
+            kube.operator(
+                tick_seconds=0.3, policy=AsksForInt4(), hook=None, receivers=reader
+            ),  # governor run's alerting
             stand_in,
         ):
             kube.client.create("inferenceservices", service_body("chat", precision={"swapTimeoutSeconds": 1}))

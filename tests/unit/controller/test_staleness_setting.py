@@ -8,7 +8,7 @@ import pytest
 
 from governor.actuate.kube import KubernetesApi
 from governor.controller.app import Controller
-from governor.controller.entry import build_controller
+from governor.controller.build import build_controller
 from governor.metrics.scrape import ScrapeSource
 from governor.model import Observation, Precision, Sample, ServiceSpec
 from governor.policy import PolicyState
