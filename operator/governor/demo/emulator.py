@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import datetime
 import itertools
 import threading
 import uuid
@@ -33,6 +32,8 @@ import attrs
 import jsonpatch
 import kmock
 from kmock._internal.rendering import ReactionMismatchError  # raised by a depleted reaction
+
+from governor.model.times import now_iso
 
 T = TypeVar("T")
 
@@ -86,10 +87,6 @@ def declare(emulator: kmock.KubernetesEmulator, resources: tuple[ResourceDecl, .
             subresources=set(decl.subresources),
             shortnames=set(decl.shortnames),
         )
-
-
-def _now() -> str:
-    return datetime.datetime.now(tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 ConflictRule = Callable[[kmock.Request], bool]
@@ -168,7 +165,7 @@ class GovernorEmulator(kmock.KubernetesEmulator, _FastDispatch):
         meta["uid"] = str(uuid.uuid4())
         meta["resourceVersion"] = str(next(self._versions))
         meta["generation"] = 1
-        meta["creationTimestamp"] = _now()
+        meta["creationTimestamp"] = now_iso()
 
     def _prepare_patch(self, request: kmock.Request) -> None:
         current = self._current(request)
