@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Final
 
 from governor.actuate.kube import ApiError, KubeApi, api_path
-from governor.actuate.render import CR_API_VERSION, CR_KIND
 from governor.model import ServiceKey
+from governor.model.resource import API_VERSION, KIND
 from governor.model.times import now_iso
 
 logger = logging.getLogger(__name__)
@@ -45,8 +45,8 @@ class EventRecorder:
             "kind": "Event",
             "metadata": {"generateName": f"{key.name}.", "namespace": key.namespace},
             "involvedObject": {
-                "apiVersion": CR_API_VERSION,
-                "kind": CR_KIND,
+                "apiVersion": API_VERSION,
+                "kind": KIND,
                 "name": key.name,
                 "namespace": key.namespace,
                 "uid": uid,

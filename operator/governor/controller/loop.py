@@ -20,7 +20,6 @@ from typing import Any
 
 from governor.actuate.actuator import SWAP_FAILED, ActuationResult, Actuator, ConditionUpdate, merge_status
 from governor.actuate.kube import ApiError, KubeApi, api_path
-from governor.actuate.render import CR_API_VERSION
 from governor.actuate.workloads import (
     NotOwned,
     WorkloadKey,
@@ -47,6 +46,7 @@ from governor.controller.registry import Entry, ServiceRegistry
 from governor.controller.status import Seen, build_status, changed
 from governor.model import Decision, Observation, Precision, ScaleDirection, ServiceKey, ServiceSpec
 from governor.model import conditions as cond
+from governor.model.resource import API_VERSION, PLURAL
 
 logger = logging.getLogger(__name__)
 PARALLEL_RECONCILES = 8
@@ -356,7 +356,7 @@ class ControlLoop:
         if not force and not due and not changed(runtime.written, new):
             return False
         key = seen.entry.key
-        path = api_path(CR_API_VERSION, "inferenceservices", key.namespace, key.name, "status")
+        path = api_path(API_VERSION, PLURAL, key.namespace, key.name, "status")
         await self.api.patch(path, {"status": new})
         self.metrics.status_writes.inc()
         runtime.status = runtime.written = new

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from governor.actuate.kube import ApiError, KubeApi, api_path
-from governor.actuate.render import SERVICE_LABEL
 from governor.model import ServiceKey
+from governor.model.resource import SERVICE_LABEL, service_selector
 
 logger = logging.getLogger(__name__)
 AGENT_LABELS = {"app.kubernetes.io/name": "governor", "app.kubernetes.io/component": "agent"}
@@ -33,7 +33,7 @@ class KubePodLister:
     api: KubeApi
 
     async def ready_pod_ips(self, key: ServiceKey) -> Sequence[str]:
-        pods = await self.api.list(api_path("v1", "pods", key.namespace), label_selector=f"{SERVICE_LABEL}={key.name}")
+        pods = await self.api.list(api_path("v1", "pods", key.namespace), label_selector=service_selector(key.name))
         # The label selector is applied again here: the embedded emulator ignores selectors.
         mine = [p for p in pods if ((p.get("metadata") or {}).get("labels") or {}).get(SERVICE_LABEL) == key.name]
         return [ip for ip in map(ready_ip, mine) if ip]

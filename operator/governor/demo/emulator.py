@@ -33,6 +33,7 @@ import jsonpatch
 import kmock
 from kmock._internal.rendering import ReactionMismatchError  # raised by a depleted reaction
 
+from governor.model.resource import API_VERSION, KIND, PLURAL, SHORT_NAME
 from governor.model.times import now_iso
 
 T = TypeVar("T")
@@ -66,13 +67,7 @@ RESOURCES: tuple[ResourceDecl, ...] = (
     ResourceDecl("v1", "secrets", "Secret"),
     ResourceDecl("apps/v1", "deployments", "Deployment", subresources=("status", "scale")),
     ResourceDecl("apiextensions.k8s.io/v1", "customresourcedefinitions", "CustomResourceDefinition", namespaced=False),
-    ResourceDecl(
-        "governor.dev/v1alpha1",
-        "inferenceservices",
-        "InferenceService",
-        subresources=("status", "scale"),
-        shortnames=("gisvc",),
-    ),
+    ResourceDecl(API_VERSION, PLURAL, KIND, subresources=("status", "scale"), shortnames=(SHORT_NAME,)),
 )
 
 

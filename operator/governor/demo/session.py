@@ -32,6 +32,7 @@ from governor.demo.scenario import Scenario, flash_crowd
 from governor.demo.world import FleetView, Ledger, server_load, step
 from governor.model import ServiceSpec
 from governor.model.parse import parse_service
+from governor.model.resource import CRD_NAME, KIND, PLURAL
 from governor.settings import Settings
 
 REPO = Path(__file__).resolve().parents[3]
@@ -108,8 +109,8 @@ class DemoSession:
             if CRD.exists():
                 for doc in load_manifests([CRD]):
                     client.apply(doc)
-                backends.wait_established(backend, "inferenceservices.governor.dev")
-                self._setup("CRD inferenceservices.governor.dev established")
+                backends.wait_established(backend, CRD_NAME)
+                self._setup(f"CRD {CRD_NAME} established")
             backends.prepare(backend, self.docs, startup)
             clock = story.SimClock(self.options.speed)
             operator = OperatorThread(self._controller(backend, world, clock))
@@ -213,7 +214,7 @@ class DemoSession:
 
     def _read(self, client: KubeClient, spec: ServiceSpec) -> tuple[int, str, Mapping[str, Any]]:
         deployment = client.find("deployments", spec.namespace, workload_name(spec)) or {}
-        service = client.find("inferenceservices", spec.namespace, spec.name) or {}
+        service = client.find(PLURAL, spec.namespace, spec.name) or {}
         status = service.get("status") or {}
         ready = int((deployment.get("status") or {}).get("readyReplicas") or 0)
         precision = str(status.get("precision") or spec.precision.preferred.value)
@@ -228,7 +229,7 @@ class DemoSession:
                     continue
                 seen.add(name)
                 involved = event.get("involvedObject") or {}
-                if involved.get("kind") != "InferenceService":
+                if involved.get("kind") != KIND:
                     continue  # a real control plane's own Events (Scheduled, SuccessfulCreate, …) are not the story
                 line = {
                     "name": name,

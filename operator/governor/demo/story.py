@@ -20,6 +20,7 @@ import yaml
 
 from governor.demo.world import FleetParams
 from governor.model import ServiceSpec
+from governor.model.resource import API_VERSION, KIND
 from governor.policy import PolicyConfig
 
 RECEIVERS_NAMESPACE = "governor-system"
@@ -28,8 +29,8 @@ RECEIVER = "demo-console"
 MODEL = "meta-llama/Llama-3.1-8B-Instruct"
 
 DEMO_SERVICE: dict[str, Any] = {
-    "apiVersion": "governor.dev/v1alpha1",
-    "kind": "InferenceService",
+    "apiVersion": API_VERSION,
+    "kind": KIND,
     "metadata": {"name": "chat", "namespace": "ml"},
     "spec": {
         "minReplicas": 2,
