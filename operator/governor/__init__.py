@@ -18,8 +18,6 @@ def package_version() -> str:
         return __version__
 
 
-GROUP = "governor.dev"
-VERSION = "v1alpha1"
-PLURAL = "inferenceservices"
-KIND = "InferenceService"
-SERVICE_LABEL = "governor.dev/service"
+from governor.model.resource import GROUP, KIND, PLURAL, SERVICE_LABEL, VERSION  # noqa: E402  (the CR's identity)
+
+__all__ = ["GROUP", "KIND", "PLURAL", "SERVICE_LABEL", "VERSION", "__version__", "package_version"]

@@ -14,8 +14,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from governor import GROUP, PLURAL, VERSION
 from governor.actuate.kube import ApiError, KubeApi, KubernetesApi, api_path
+from governor.model.resource import GROUP, PLURAL, VERSION
 
 EVENTS_SHOWN = 10
 

@@ -155,7 +155,11 @@ class PrometheusSettings:
         "Largest pod /metrics page the direct scrape reads; a bigger one is refused unread and counted.",
     )
     stale_seconds: float = knob(
-        "METRICS_STALE_SECONDS", _positive_float, 120.0, "A sample older than this counts as missing."
+        "METRICS_STALE_SECONDS",
+        _positive_float,
+        60.0,
+        "A sample older than this counts as missing: the direct scrape takes no rate over a longer gap, and the"
+        " decision engine holds without a fresher request rate.",
     )
 
 
@@ -177,6 +181,12 @@ class AgentSettings:
     port: int = knob("AGENT_PORT", _port, 9400, "Port of the NVML node agent.")
     interval_seconds: float = knob("AGENT_INTERVAL_SECONDS", _positive_float, 5.0, "NVML sampling period.")
     node_name: str | None = knob("NODE_NAME", _optional_str, None, "Node the agent runs on (downward API).")
+    namespace: str = knob(
+        "AGENT_NAMESPACE",
+        str,
+        "governor-system",
+        "Namespace of the NVML agents' pods, whose GPU readings the operator takes while it scrapes pods directly.",
+    )
 
 
 @dataclass(frozen=True)

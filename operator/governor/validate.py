@@ -21,9 +21,8 @@ import yaml
 
 from governor.model import InvalidSpec, crdschema
 from governor.model.parse import parse_service
+from governor.model.resource import API_VERSION, GROUP, KIND
 
-GROUP_VERSION = "governor.dev/v1alpha1"
-KIND = "InferenceService"
 CRD_NAME = "inferenceservice.yaml"
 
 
@@ -121,12 +120,12 @@ def check_text(text: str, source: str, schema: SchemaCheck | None) -> tuple[int,
         if not isinstance(obj, dict):
             problems.append(Problem(source, f"document {index + 1}", "", "is not a YAML mapping"))
             continue
-        if obj.get("kind") != KIND or not str(obj.get("apiVersion", "")).startswith("governor.dev/"):
+        if obj.get("kind") != KIND or not str(obj.get("apiVersion", "")).startswith(f"{GROUP}/"):
             continue
         checked += 1
         label = _label(obj, index)
-        if obj.get("apiVersion") != GROUP_VERSION:
-            problems.append(Problem(source, label, "apiVersion", f"must be {GROUP_VERSION}"))
+        if obj.get("apiVersion") != API_VERSION:
+            problems.append(Problem(source, label, "apiVersion", f"must be {API_VERSION}"))
             continue
         problems.extend(check_object(obj, source, label, schema))
     return checked, problems

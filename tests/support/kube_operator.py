@@ -1,4 +1,9 @@
-"""Run Governor's real operator (Kopf + the controller) against an emulator URL with KopfRunner."""
+"""Run Governor's real operator (Kopf + the controller) against an emulator URL with KopfRunner.
+
+The controller is built by ``governor.controller.build.build_controller``, as ``governor run`` and the demo
+build theirs; a test only chooses the parts. By default it observes nothing (``EmptyMetrics``: the
+decision engine holds) and raises no alerts (``NoAlerts``), so a test sees only what it set up.
+"""
 
 from __future__ import annotations
 
@@ -12,21 +17,24 @@ from kopf.testing import KopfRunner
 
 from governor.actuate.kube import KubernetesApi
 from governor.controller.app import Controller
+from governor.controller.build import build_controller
 from governor.controller.handlers import build_registry
-from governor.settings import OperatorSettings
+from governor.controller.protocols import EmptyMetrics, NoAlerts
+from governor.settings import OperatorSettings, Settings
 
 TEST_SETTINGS = OperatorSettings(tick_seconds=0.5, status_heartbeat_seconds=60.0, metrics_port=0)
 
 
 @contextlib.contextmanager
 def run_operator(url: str, **overrides: Any) -> Iterator[tuple[KopfRunner, Controller]]:
-    """``overrides``: OperatorSettings fields (tick_seconds, ...) and Controller fields (policy, hook, ...)."""
+    """``overrides``: OperatorSettings fields (tick_seconds, ...) and build_controller's parts (policy, hook, ...)."""
     setting_names = {f.name for f in dataclasses.fields(OperatorSettings)}
-    settings = dataclasses.replace(TEST_SETTINGS, **{k: v for k, v in overrides.items() if k in setting_names})
-    extra = {k: v for k, v in overrides.items() if k not in setting_names}
+    operator = dataclasses.replace(TEST_SETTINGS, **{k: v for k, v in overrides.items() if k in setting_names})
+    parts = {"metrics_source": EmptyMetrics(), "hook": NoAlerts()}
+    parts.update({k: v for k, v in overrides.items() if k not in setting_names})
     api = KubernetesApi.for_url(url)
-    controller = Controller(
-        api=api, settings=settings, connection=kopf.ConnectionInfo(server=url, insecure=True), **extra
+    controller = build_controller(
+        Settings(operator=operator), api, connection=kopf.ConnectionInfo(server=url, insecure=True), **parts
     )
     try:
         with KopfRunner(["run", "--standalone", "-A"], registry=build_registry(controller), timeout=30) as runner:

@@ -29,7 +29,6 @@ from governor.actuate.swap import (
     SwapStrategy,
     active_quarantine,
     add_quarantine,
-    iso,
     parse_quarantine,
     quarantined,
 )
@@ -37,6 +36,7 @@ from governor.actuate.swapdriver import SwapContext, SwapDriver
 from governor.actuate.workloads import WorkloadState, scale, workload_path
 from governor.actuate.writes import patch_cr_status, retry_conflicts
 from governor.model import Decision, Precision, ServiceSpec, SwapMode
+from governor.model.times import iso
 
 logger = logging.getLogger(__name__)
 

@@ -16,12 +16,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from governor.model import ServiceSpec
+from governor.model.resource import API_VERSION, KIND, service_labels, service_selector
 
-SERVICE_LABEL: Final = "governor.dev/service"
 MANAGED_BY: Final = {"app.kubernetes.io/managed-by": "governor"}
 TEMPLATE_HASH: Final = "governor.dev/template-hash"
-CR_API_VERSION: Final = "governor.dev/v1alpha1"
-CR_KIND: Final = "InferenceService"
 
 
 def thaw(value: Any) -> Any:
@@ -38,18 +36,18 @@ def clamp_replicas(spec: ServiceSpec, replicas: int) -> int:
 
 
 def selector_labels(spec: ServiceSpec) -> dict[str, str]:
-    return {SERVICE_LABEL: spec.name}
+    return service_labels(spec.name)
 
 
 def selector_string(spec: ServiceSpec) -> str:
     """The label selector as the ``scale`` subresource publishes it: ``governor.dev/service=chat``."""
-    return ",".join(f"{k}={v}" for k, v in selector_labels(spec).items())
+    return service_selector(spec.name)
 
 
 def owner_reference(spec: ServiceSpec) -> dict[str, Any]:
     return {
-        "apiVersion": CR_API_VERSION,
-        "kind": CR_KIND,
+        "apiVersion": API_VERSION,
+        "kind": KIND,
         "name": spec.name,
         "uid": spec.uid,
         "controller": True,

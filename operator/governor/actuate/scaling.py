@@ -19,8 +19,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from governor.actuate.swap import Note, iso, parse_iso
+from governor.actuate.swap import Note
 from governor.model import Decision, Precision, ServiceSpec
+from governor.model.times import iso, parse_iso
 
 DEFAULT_HOLD_SECONDS: Final = 900.0
 

@@ -22,13 +22,13 @@ transitions; ``rollout`` and ``inplace_plan`` hold the phase-specific steps. All
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Final
 
 from governor.model import Precision
+from governor.model.times import iso, parse_iso
 
 
 class SwapPhase(StrEnum):
@@ -51,19 +51,6 @@ class SwapStrategy(StrEnum):
     ONE_AT_A_TIME = "RollingOneAtATime"  # maxSurge 0, maxUnavailable 1: at maxReplicas, no room for a surge pod
     BATCH = "RollingBatch"  # maxSurge 0, maxUnavailable N: at maxReplicas, N chosen by the decision engine
     IN_PLACE = "InPlace"  # pods reload the model; at most inPlaceMaxUnavailable of them at once
-
-
-def iso(ts: float) -> str:
-    return datetime.datetime.fromtimestamp(ts, tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_iso(text: Any) -> float | None:
-    if not text:
-        return None
-    try:
-        return datetime.datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ from typing import Any, Final, TypeVar
 
 from governor.actuate.kube import ApiError, KubeApi, api_path
 from governor.actuate.overrides import container_matches, model_container, with_container
-from governor.actuate.render import CR_API_VERSION
 from governor.actuate.selectors import label_selector, pod_labels, selects
 from governor.model import ServiceSpec
+from governor.model.resource import API_VERSION, PLURAL
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -39,7 +39,7 @@ async def retry_conflicts(operation: Callable[[], Awaitable[T]], what: str, atte
 
 
 def cr_status_path(spec: ServiceSpec) -> str:
-    return api_path(CR_API_VERSION, "inferenceservices", spec.namespace, spec.name, "status")
+    return api_path(API_VERSION, PLURAL, spec.namespace, spec.name, "status")
 
 
 async def patch_cr_status(api: KubeApi, spec: ServiceSpec, patch: Mapping[str, Any]) -> None:

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from governor.model.errors import GovernorError
+from governor.model.resource import SERVICE_LABEL
 
 log = logging.getLogger(__name__)
-SERVICE_LABEL = "governor.dev/service"
 _POD_UID = re.compile(r"pod([0-9a-f]{8}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{12})")
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
 from types import MappingProxyType
+
+from governor.model.times import iso
 
 
 class Severity(StrEnum):
@@ -153,7 +155,7 @@ def frozen_labels(mapping: Mapping[str, str] | None) -> Mapping[str, str]:
 
 def rfc3339(ts: float) -> str:
     """Unix seconds → RFC 3339 UTC with milliseconds (what Alertmanager and PagerDuty accept)."""
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso(ts, milliseconds=True)
 
 
 def parse_rfc3339(text: str) -> float:

@@ -18,7 +18,6 @@ from typing import Any, Protocol
 import kopf
 
 from governor.actuate.kube import KubeApi, api_path
-from governor.actuate.render import CR_API_VERSION
 from governor.actuate.workloads import delete_owned
 from governor.controller import events
 from governor.controller.loop import ControlLoop
@@ -37,6 +36,7 @@ from governor.controller.protocols import (
 from governor.controller.registry import Entry, ServiceRegistry
 from governor.model import InvalidSpec, ServiceKey
 from governor.model.parse import parse_service
+from governor.model.resource import API_VERSION, PLURAL
 from governor.settings import OperatorSettings
 
 logger = logging.getLogger(__name__)
@@ -60,7 +60,9 @@ class SourceCloser:
         return None
 
     async def stop(self) -> None:
-        await self.source.aclose()
+        closer = getattr(self.source, "aclose", None)  # a stand-in source may hold nothing to close
+        if closer is not None:
+            await closer()
 
 
 def entry_from_body(body: Mapping[str, Any]) -> Entry:
@@ -190,7 +192,7 @@ class Controller:
     async def _list_services(self) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         for namespace in self.settings.namespaces or (None,):
-            items += await self.api.list(api_path(CR_API_VERSION, "inferenceservices", namespace))
+            items += await self.api.list(api_path(API_VERSION, PLURAL, namespace))
         return items
 
     async def service_deleted(self, body: Mapping[str, Any]) -> None:

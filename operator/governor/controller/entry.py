@@ -22,13 +22,11 @@ import kubernetes
 
 from governor import package_version
 from governor.actuate.kube import ApiError, KubernetesApi
-from governor.controller.app import Controller, SourceCloser
+from governor.controller.build import build_controller
 from governor.controller.handlers import build_registry
 from governor.controller.logs import configure_logging
 from governor.controller.metrics import OperatorMetrics
 from governor.controller.peering import Peering
-from governor.controller.pods import KubePodLister
-from governor.controller.receivers import build_alerting
 from governor.settings import Settings, reference
 
 logger = logging.getLogger(__name__)
@@ -39,25 +37,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = "environment (default in brackets):\n" + "\n".join(
         f"  {var:<38} {doc} [{default or 'unset'}]" for var, default, doc in reference()
-    )
-
-
-def build_controller(
-    settings: Settings, api: KubernetesApi, peering: Peering | None = None, metrics: OperatorMetrics | None = None
-) -> Controller:
-    from governor.metrics.build import build_source
-
-    metrics = metrics if metrics is not None else OperatorMetrics()
-    source = build_source(settings, KubePodLister(api), on_scrape_rejected=metrics.count_scrape_rejected)
-    hook, notifier = build_alerting(api, settings.alerting, metrics.registry)
-    return Controller(
-        api=api,
-        settings=settings.operator,
-        metrics_source=source,
-        metrics=metrics,
-        hook=hook,
-        background=(notifier, SourceCloser(source)),
-        peering=peering,
     )
 
 
@@ -121,7 +100,7 @@ def hand_over(settings: Settings, api: KubernetesApi, metrics: OperatorMetrics) 
     """Run Kopf with Governor's handlers until it stops."""
     op = settings.operator
     peering = Peering.from_settings(op)
-    controller = build_controller(settings, api, peering, metrics)
+    controller = build_controller(settings, api, metrics=metrics, peering=peering)
     logger.info(
         "starting governor %s: namespaces=%s peering=%s tick=%ss metrics=%s",
         package_version(),

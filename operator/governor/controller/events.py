@@ -7,14 +7,14 @@ Event is logged and counted, never allowed to break a reconcile.
 
 from __future__ import annotations
 
-import datetime
 import logging
 from dataclasses import dataclass
 from typing import Final
 
 from governor.actuate.kube import ApiError, KubeApi, api_path
-from governor.actuate.render import CR_API_VERSION, CR_KIND
 from governor.model import ServiceKey
+from governor.model.resource import API_VERSION, KIND
+from governor.model.times import now_iso
 
 logger = logging.getLogger(__name__)
 
@@ -34,23 +34,19 @@ SCALED_UP: Final = "ScaledUp"
 SCALED_DOWN: Final = "ScaledDown"
 
 
-def _now() -> str:
-    return datetime.datetime.now(tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 @dataclass(frozen=True)
 class EventRecorder:
     api: KubeApi
 
     async def post(self, key: ServiceKey, uid: str, type: str, reason: str, message: str) -> bool:
-        now = _now()
+        now = now_iso()
         body = {
             "apiVersion": "v1",
             "kind": "Event",
             "metadata": {"generateName": f"{key.name}.", "namespace": key.namespace},
             "involvedObject": {
-                "apiVersion": CR_API_VERSION,
-                "kind": CR_KIND,
+                "apiVersion": API_VERSION,
+                "kind": KIND,
                 "name": key.name,
                 "namespace": key.namespace,
                 "uid": uid,

@@ -14,8 +14,8 @@ import kopf
 
 from governor.actuate.kube import ApiError
 from governor.controller.app import Controller
+from governor.model.resource import GROUP, PLURAL, VERSION
 
-GROUP, VERSION, PLURAL = "governor.dev", "v1alpha1", "inferenceservices"
 RETRY_DELAY = 5.0
 
 

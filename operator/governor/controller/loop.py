@@ -18,9 +18,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from governor.actuate.actuator import Actuator, ConditionUpdate, merge_status
+from governor.actuate.actuator import SWAP_FAILED, ActuationResult, Actuator, ConditionUpdate, merge_status
 from governor.actuate.kube import ApiError, KubeApi, api_path
-from governor.actuate.render import CR_API_VERSION
 from governor.actuate.workloads import (
     NotOwned,
     WorkloadKey,
@@ -31,6 +30,7 @@ from governor.actuate.workloads import (
     read_workload,
     workload_name,
 )
+from governor.alerting import AlertContext
 from governor.controller import events
 from governor.controller.metrics import OperatorMetrics, service_gauges
 from governor.controller.protocols import (
@@ -46,6 +46,7 @@ from governor.controller.registry import Entry, ServiceRegistry
 from governor.controller.status import Seen, build_status, changed
 from governor.model import Decision, Observation, Precision, ScaleDirection, ServiceKey, ServiceSpec
 from governor.model import conditions as cond
+from governor.model.resource import API_VERSION, PLURAL
 
 logger = logging.getLogger(__name__)
 PARALLEL_RECONCILES = 8
@@ -55,7 +56,8 @@ PARALLEL_RECONCILES = 8
 class Runtime:
     """What the loop remembers about one service between ticks (a cache: status is the lasting record)."""
 
-    status: dict[str, Any] = field(default_factory=dict)
+    status: dict[str, Any] = field(default_factory=dict)  # what the next status is built from (others merge in)
+    written: dict[str, Any] = field(default_factory=dict)  # the status last written (or read) on the object
     written_at: float = 0.0
     policy_state: Any = None
     swapping: bool = False  # actuation reported a precision swap under way (no scale-down meanwhile)
@@ -98,7 +100,8 @@ class ControlLoop:
     def seed(self, entry: Entry) -> None:
         """Start from the status the object already carries (a restarted operator keeps its conditions)."""
         if entry.key not in self._runtime:
-            self._runtime[entry.key] = Runtime(status=dict(entry.status), written_at=self.clock())
+            status = dict(entry.status)
+            self._runtime[entry.key] = Runtime(status=status, written=dict(status), written_at=self.clock())
             self.hook.restore(entry.key, entry.status)
 
     def forget(self, key: ServiceKey) -> None:
@@ -262,6 +265,7 @@ class ControlLoop:
             runtime.status["policyState"] = saved
         runtime.swapping = result.swapping
         runtime.conditions = result.conditions
+        self.hook.set_context(spec.key, rollout_context(result))
         for event_type, reason, message in result.events:
             logger.info("%s: %s %s", spec.key, reason, message)
             await self.recorder.post(spec.key, spec.uid, event_type, reason, message)
@@ -341,17 +345,21 @@ class ControlLoop:
     # ---- status ----------------------------------------------------------------------------
 
     async def write_status(self, seen: Seen, now: float, force: bool = False) -> bool:
-        """Patch the status subresource when it materially changed or the heartbeat is due."""
+        """Patch the status subresource when it materially changed since the last write, or the heartbeat is due.
+
+        Compared with what was last written, not with ``runtime.status``: the alerting hook and actuation merge
+        their parts into that one between writes, so a change of theirs alone (an alert firing) would look like
+        no change at all."""
         runtime = self._runtime[seen.entry.key]
         new = build_status(seen, runtime.status, now)
         due = now - runtime.written_at >= self.heartbeat_seconds
-        if not force and not due and not changed(runtime.status, new):
+        if not force and not due and not changed(runtime.written, new):
             return False
         key = seen.entry.key
-        path = api_path(CR_API_VERSION, "inferenceservices", key.namespace, key.name, "status")
+        path = api_path(API_VERSION, PLURAL, key.namespace, key.name, "status")
         await self.api.patch(path, {"status": new})
         self.metrics.status_writes.inc()
-        runtime.status = new
+        runtime.status = runtime.written = new
         runtime.written_at = now
         return True
 
@@ -380,6 +388,15 @@ class ControlLoop:
             else:
                 counts["NotReady"] += 1
         return counts
+
+
+def rollout_context(result: ActuationResult) -> AlertContext:
+    """What the alert rules learn from actuation: a swap failed (and was rolled back, or refused) while its
+    variant stays quarantined — the ``SwapFailed`` condition — which ``RolloutFailed`` reports."""
+    failed = next((c for c in result.conditions if c.type == SWAP_FAILED and c.status), None)
+    if failed is None:
+        return AlertContext()
+    return AlertContext(rollout_failed=True, rollout_message=f"precision swap failed: {failed.message}")
 
 
 def served_precision(status: Mapping[str, Any], spec: ServiceSpec) -> Precision:

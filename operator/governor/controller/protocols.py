@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from governor.alerting.rules import AlertContext
 from governor.model import Decision, Observation, Precision, ScaleDirection, ServiceKey, ServiceSpec
 
 logger = logging.getLogger(__name__)
@@ -84,9 +85,12 @@ def hold_within_bounds(spec: ServiceSpec, current: int, now: float) -> Decision:
 
 @dataclass(frozen=True)
 class ModulePolicy:
-    """Adapter over ``governor.policy`` (``decide`` + ``PolicyState``), looked up when the module provides them."""
+    """Adapter over ``governor.policy`` (``decide`` + ``PolicyState``), looked up when the module provides them.
+
+    ``config`` is the ``PolicyConfig`` to decide with (``None``: the module's default)."""
 
     module: Any
+    config: Any = None
 
     def initial_state(self, replicas: int, precision: Precision) -> Any:
         return self.module.PolicyState.initial(replicas, precision)
@@ -95,7 +99,10 @@ class ModulePolicy:
         return state.observed(replicas=replicas, precision=precision, swapping=swapping)
 
     def decide(self, spec: ServiceSpec, observation: Observation, state: Any, now: float) -> tuple[Decision, Any]:
-        decision, new_state = self.module.decide(spec, observation, state, now)
+        if self.config is None:
+            decision, new_state = self.module.decide(spec, observation, state, now)
+        else:
+            decision, new_state = self.module.decide(spec, observation, state, now, self.config)
         return decision, new_state
 
     def save_state(self, state: Any) -> Mapping[str, Any] | None:
@@ -150,6 +157,10 @@ class TickHook(Protocol):
 
     def status_patch(self, key: ServiceKey, with_budget: bool = False) -> dict[str, Any]: ...
 
+    def set_context(self, key: ServiceKey, context: AlertContext) -> None:
+        """What actuation reported for the service this tick (a failed rollout), kept until replaced."""
+        ...
+
     def problems(self, key: ServiceKey) -> tuple[str, ...] | None:
         """Why some of the service's alerts cannot be delivered (``path: message``); None before it was seen."""
         ...
@@ -166,6 +177,9 @@ class NoAlerts:
 
     def status_patch(self, key: ServiceKey, with_budget: bool = False) -> dict[str, Any]:
         return {}
+
+    def set_context(self, key: ServiceKey, context: AlertContext) -> None:
+        return None
 
     def problems(self, key: ServiceKey) -> tuple[str, ...] | None:
         return None

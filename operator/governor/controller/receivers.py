@@ -17,7 +17,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from governor.actuate.kube import ApiError, KubeApi, api_path
-from governor.alerting import AlertEngine, AlertingHook, Notifier, ReceiverRegistry
+from governor.alerting import AlertEngine, AlertingHook, ConfigReader, Notifier, ReceiverRegistry
 from governor.settings import AlertingSettings
 
 logger = logging.getLogger(__name__)
@@ -65,10 +65,11 @@ class KubeConfigReader:
 
 
 def build_alerting(
-    api: KubeApi, settings: AlertingSettings, metrics_registry: CollectorRegistry
+    reader: ConfigReader, settings: AlertingSettings, metrics_registry: CollectorRegistry
 ) -> tuple[AlertingHook, Notifier]:
-    """The alerting hook for the control loop and the notifier whose lifecycle the controller runs; the
-    notifier's delivery metrics go on ``metrics_registry`` (the one the operator serves on /metrics)."""
-    registry = ReceiverRegistry(KubeConfigReader(api), settings.receivers_namespace, settings.receivers_configmap)
+    """The alerting hook for the control loop and the notifier whose lifecycle the controller runs, with the
+    receivers ``reader`` gives (``KubeConfigReader`` under governor run); the notifier's delivery metrics go on
+    ``metrics_registry`` (the one the operator serves on /metrics)."""
+    registry = ReceiverRegistry(reader, settings.receivers_namespace, settings.receivers_configmap)
     notifier = Notifier(registry, queue_limit=settings.queue_limit, registry=metrics_registry)
     return AlertingHook(AlertEngine(registry, notifier), registry), notifier

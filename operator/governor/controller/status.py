@@ -8,7 +8,6 @@ loop writes it only when ``material`` parts differ, or on the slow heartbeat.
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +18,7 @@ from governor.actuate.workloads import WorkloadState
 from governor.controller.registry import Entry
 from governor.model import Decision, Observation, ServiceSpec
 from governor.model import conditions as cond
+from governor.model.times import iso
 
 # Fields that change on every tick without meaning anything changed: written with the next material
 # change or on the heartbeat (the policy's forecast state and the alert budget move every tick).
@@ -27,10 +27,6 @@ VOLATILE_KEYS = frozenset({"observedAt", "at", "lastTransitionTime", "policyStat
 # Status fields other layers own (actuation's swap record, alerting's alerts, the policy's state):
 # carried over from the previous status as they are.
 CARRIED_KEYS = (*OWNED_STATUS_KEYS, "alerts", "alertBudget", "policyState")
-
-
-def iso(ts: float) -> str:
-    return datetime.datetime.fromtimestamp(ts, tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from governor.actuate.kube import api_path
+from governor.model.resource import API_VERSION, KIND, PLURAL
 
 T = TypeVar("T")
 
@@ -35,7 +36,7 @@ RESOURCE_VERSIONS: dict[str, str] = {
     "replicasets": "apps/v1",
     "nodes": "v1",
     "customresourcedefinitions": "apiextensions.k8s.io/v1",
-    "inferenceservices": "governor.dev/v1alpha1",
+    PLURAL: API_VERSION,
 }
 
 CLUSTER_SCOPED = frozenset({"namespaces", "nodes", "customresourcedefinitions"})
@@ -49,7 +50,7 @@ KIND_TO_RESOURCE = {
     "Deployment": "deployments",
     "StatefulSet": "statefulsets",
     "CustomResourceDefinition": "customresourcedefinitions",
-    "InferenceService": "inferenceservices",
+    KIND: PLURAL,
 }
 
 

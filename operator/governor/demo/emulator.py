@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import datetime
 import itertools
 import threading
 import uuid
@@ -33,6 +32,9 @@ import attrs
 import jsonpatch
 import kmock
 from kmock._internal.rendering import ReactionMismatchError  # raised by a depleted reaction
+
+from governor.model.resource import API_VERSION, KIND, PLURAL, SHORT_NAME
+from governor.model.times import now_iso
 
 T = TypeVar("T")
 
@@ -65,13 +67,7 @@ RESOURCES: tuple[ResourceDecl, ...] = (
     ResourceDecl("v1", "secrets", "Secret"),
     ResourceDecl("apps/v1", "deployments", "Deployment", subresources=("status", "scale")),
     ResourceDecl("apiextensions.k8s.io/v1", "customresourcedefinitions", "CustomResourceDefinition", namespaced=False),
-    ResourceDecl(
-        "governor.dev/v1alpha1",
-        "inferenceservices",
-        "InferenceService",
-        subresources=("status", "scale"),
-        shortnames=("gisvc",),
-    ),
+    ResourceDecl(API_VERSION, PLURAL, KIND, subresources=("status", "scale"), shortnames=(SHORT_NAME,)),
 )
 
 
@@ -86,10 +82,6 @@ def declare(emulator: kmock.KubernetesEmulator, resources: tuple[ResourceDecl, .
             subresources=set(decl.subresources),
             shortnames=set(decl.shortnames),
         )
-
-
-def _now() -> str:
-    return datetime.datetime.now(tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 ConflictRule = Callable[[kmock.Request], bool]
@@ -168,7 +160,7 @@ class GovernorEmulator(kmock.KubernetesEmulator, _FastDispatch):
         meta["uid"] = str(uuid.uuid4())
         meta["resourceVersion"] = str(next(self._versions))
         meta["generation"] = 1
-        meta["creationTimestamp"] = _now()
+        meta["creationTimestamp"] = now_iso()
 
     def _prepare_patch(self, request: kmock.Request) -> None:
         current = self._current(request)

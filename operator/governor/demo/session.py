@@ -1,9 +1,9 @@
 """One demo run: emulator, world, the real operator with real metrics and alerting, and the story's clock.
 
-``DemoSession.run`` wires the pieces the way ``governor run`` does — the direct-scrape metrics
-source from ``governor.metrics.build.build_source`` (no Prometheus URL) over the world's pods and
-node agent, the alerting hook with a receivers ConfigMap whose webhook is the world's console,
-the real decision engine — then drives the world every half second from the Deployment's ready
+``DemoSession.run`` wires the operator through ``governor run``'s own ``build_controller`` — the
+direct-scrape metrics source (no Prometheus URL) over the world's pods and node agent, the alerting
+hook with a receivers ConfigMap whose webhook is the world's console, the real decision engine with
+the demo's compressed knobs — then drives the world every half second from the Deployment's ready
 replicas and the CR's ``status.precision`` and reports ticks, Events and alerts to a sink.
 Everything it starts it stops, in reverse order, also on Ctrl-C or an error.
 """
@@ -20,9 +20,9 @@ from typing import Any
 import yaml
 
 from governor.actuate.workloads import workload_name
-from governor.alerting import AlertEngine, AlertingHook, DictConfigReader, Notifier, ReceiverRegistry
-from governor.controller.app import Controller, SourceCloser
-from governor.controller.metrics import OperatorMetrics
+from governor.alerting import DictConfigReader
+from governor.controller.app import Controller
+from governor.controller.build import build_controller
 from governor.demo import backends, report, story
 from governor.demo.client import KubeClient
 from governor.demo.live import LiveWorld, Notification
@@ -30,9 +30,9 @@ from governor.demo.operator_thread import OperatorThread
 from governor.demo.report import TickRecord
 from governor.demo.scenario import Scenario, flash_crowd
 from governor.demo.world import FleetView, Ledger, server_load, step
-from governor.metrics.build import build_source
 from governor.model import ServiceSpec
 from governor.model.parse import parse_service
+from governor.model.resource import CRD_NAME, KIND, PLURAL
 from governor.settings import Settings
 
 REPO = Path(__file__).resolve().parents[3]
@@ -84,6 +84,11 @@ class DemoSession:
             settings,
             prometheus=dataclasses.replace(settings.prometheus, url=""),
             operator=dataclasses.replace(settings.operator, tick_seconds=options.tick_seconds, metrics_port=0),
+            alerting=dataclasses.replace(
+                settings.alerting,
+                receivers_namespace=story.RECEIVERS_NAMESPACE,
+                receivers_configmap=story.RECEIVERS_CONFIGMAP,
+            ),
         )
         self.options = options
         self.sink = sink
@@ -104,8 +109,8 @@ class DemoSession:
             if CRD.exists():
                 for doc in load_manifests([CRD]):
                     client.apply(doc)
-                backends.wait_established(backend, "inferenceservices.governor.dev")
-                self._setup("CRD inferenceservices.governor.dev established")
+                backends.wait_established(backend, CRD_NAME)
+                self._setup(f"CRD {CRD_NAME} established")
             backends.prepare(backend, self.docs, startup)
             clock = story.SimClock(self.options.speed)
             operator = OperatorThread(self._controller(backend, world, clock))
@@ -135,26 +140,22 @@ class DemoSession:
         return max(0.0, startup / self.options.speed)
 
     def _controller(self, backend: backends.Backend, world: LiveWorld, clock: story.SimClock) -> Controller:
-        source = build_source(self.settings, world.pod_lister, world.agent_lister)
-        reader = DictConfigReader(
+        """The operator as ``governor run`` wires it, with the world's pods, agent and receivers ConfigMap."""
+        receivers = DictConfigReader(
             configmaps={
                 (story.RECEIVERS_NAMESPACE, story.RECEIVERS_CONFIGMAP): {
                     "receivers.yaml": story.receivers_yaml(world.webhook_url)
                 }
             }
         )
-        registry = ReceiverRegistry(reader, story.RECEIVERS_NAMESPACE, story.RECEIVERS_CONFIGMAP)
-        metrics = OperatorMetrics()  # the operator's own registry, as in governor run (delivery metrics included)
-        notifier = Notifier(registry, queue_limit=self.settings.alerting.queue_limit, registry=metrics.registry)
-        controller = Controller(
-            api=backend.api,
-            settings=self.settings.operator,
-            metrics_source=source,
-            metrics=metrics,
-            policy=story.demo_policy(),
-            hook=AlertingHook(AlertEngine(registry, notifier), registry),
+        controller = build_controller(
+            self.settings,
+            backend.api,
+            pods=world.pod_lister,
+            agents=world.agent_lister,
+            receivers=receivers,
+            policy_config=story.DEMO_POLICY,
             connection=backend.connection,
-            background=(notifier, SourceCloser(source)),
         )
         controller.loop.clock = clock
         return controller
@@ -213,7 +214,7 @@ class DemoSession:
 
     def _read(self, client: KubeClient, spec: ServiceSpec) -> tuple[int, str, Mapping[str, Any]]:
         deployment = client.find("deployments", spec.namespace, workload_name(spec)) or {}
-        service = client.find("inferenceservices", spec.namespace, spec.name) or {}
+        service = client.find(PLURAL, spec.namespace, spec.name) or {}
         status = service.get("status") or {}
         ready = int((deployment.get("status") or {}).get("readyReplicas") or 0)
         precision = str(status.get("precision") or spec.precision.preferred.value)
@@ -228,7 +229,7 @@ class DemoSession:
                     continue
                 seen.add(name)
                 involved = event.get("involvedObject") or {}
-                if involved.get("kind") != "InferenceService":
+                if involved.get("kind") != KIND:
                     continue  # a real control plane's own Events (Scheduled, SuccessfulCreate, …) are not the story
                 line = {
                     "name": name,

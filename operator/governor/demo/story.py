@@ -18,9 +18,9 @@ from typing import Any
 
 import yaml
 
-from governor.controller.protocols import ModulePolicy
 from governor.demo.world import FleetParams
-from governor.model import Decision, Observation, ServiceSpec
+from governor.model import ServiceSpec
+from governor.model.resource import API_VERSION, KIND
 from governor.policy import PolicyConfig
 
 RECEIVERS_NAMESPACE = "governor-system"
@@ -29,8 +29,8 @@ RECEIVER = "demo-console"
 MODEL = "meta-llama/Llama-3.1-8B-Instruct"
 
 DEMO_SERVICE: dict[str, Any] = {
-    "apiVersion": "governor.dev/v1alpha1",
-    "kind": "InferenceService",
+    "apiVersion": API_VERSION,
+    "kind": KIND,
     "metadata": {"name": "chat", "namespace": "ml"},
     "spec": {
         "minReplicas": 2,
@@ -150,23 +150,6 @@ class SimClock:
     def elapsed(self) -> float:
         """Simulated seconds since the start."""
         return self() - self.origin
-
-
-@dataclass(frozen=True)
-class DemoPolicy(ModulePolicy):
-    """``governor.policy`` with the demo's compressed ``PolicyConfig``."""
-
-    config: PolicyConfig = DEMO_POLICY
-
-    def decide(self, spec: ServiceSpec, observation: Observation, state: Any, now: float) -> tuple[Decision, Any]:
-        decision, new_state = self.module.decide(spec, observation, state, now, self.config)
-        return decision, new_state
-
-
-def demo_policy() -> DemoPolicy:
-    import governor.policy
-
-    return DemoPolicy(governor.policy)
 
 
 def as_mapping(obj: Any) -> Mapping[str, Any]:

@@ -31,6 +31,7 @@ def build_source(
         timeout_seconds=prom.timeout_seconds,
         max_bytes=prom.scrape_max_bytes,
         on_rejected=on_scrape_rejected,
+        max_age_seconds=prom.stale_seconds,
     )
     if not prom.url:
         return scrape

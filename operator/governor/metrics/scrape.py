@@ -3,7 +3,9 @@
 Each tick it reads the ready pods' own ``/metrics`` (Prometheus text format) concurrently,
 keeps the previous snapshot of every pod and turns two snapshots into rates and latency
 quantiles (``snapshot.py``). The first tick after start only has gauges; rates follow on the
-next. GPU signals come from the NVML node agents' ``/v1/gpus`` when an agent lister is given.
+next. A previous snapshot older than ``max_age_seconds`` (``GOVERNOR_METRICS_STALE_SECONDS``) starts
+no rate: an average over a long gap is not what the pod does now, so the rate is missing instead.
+GPU signals come from the NVML node agents' ``/v1/gpus`` when an agent lister is given.
 
 A page is whatever a tenant's model server chose to send, so every scrape is bounded:
 
@@ -47,6 +49,7 @@ from governor.settings import PrometheusSettings
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BYTES = PrometheusSettings.scrape_max_bytes
+DEFAULT_MAX_AGE_SECONDS = PrometheusSettings.stale_seconds
 TOO_LARGE, TIMEOUT, MALFORMED = "too_large", "timeout", "malformed"  # reasons a page is refused
 CHUNK_BYTES = 64 * 1024
 IDENTITY = {"Accept-Encoding": "identity"}  # pages are never inflated: a compressed one is refused
@@ -125,12 +128,14 @@ class ScrapeSource:
         max_bytes: int = DEFAULT_MAX_BYTES,
         on_rejected: Callable[[str], None] | None = None,
         parse_workers: int = 2,
+        max_age_seconds: float = DEFAULT_MAX_AGE_SECONDS,
     ) -> None:
         self.pod_lister = pod_lister
         self.agent_lister = agent_lister
         self.timeout_seconds = timeout_seconds
         self.timeout = aiohttp.ClientTimeout(total=timeout_seconds)  # the whole request, body included
         self.forget_after = forget_after_seconds
+        self.max_age = max_age_seconds  # a pod's previous snapshot older than this starts no rate
         self.max_bytes = max_bytes
         self.on_rejected = on_rejected  # called with the reason of every refused page
         self._parse_workers = parse_workers
@@ -178,7 +183,7 @@ class ScrapeSource:
             if snap is None:
                 continue
             before = self._previous.get((spec.key, ip))
-            if before is not None:
+            if before is not None and snap.at - before.at <= self.max_age:
                 interval.add(before, snap)
             self._previous[(spec.key, ip)] = snap
             current.append(snap)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from governor.actuate.actuator import ActuationResult, Actuator
-from governor.actuate.swap import parse_iso
 from governor.model import Precision
+from governor.model.times import parse_iso
 from tests.integration.actuation.rig import NS, Rig, service_body
 
 

@@ -11,6 +11,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from governor.controller.protocols import NoAlerts
 from governor.demo.standins import DeploymentStandIn
 from governor.model import Observation, Sample, ServiceKey, ServiceSpec
 from tests.integration.controller.test_owned import NS, service
@@ -44,7 +45,7 @@ class Overloaded:
         }
 
 
-class RecordingHook:
+class RecordingHook(NoAlerts):
     """Stands in for the alerting hook: records ticks, contributes a status field and routing problems."""
 
     def __init__(self, problems: tuple[str, ...] = ()) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from governor.controller.metrics import OperatorMetrics
+from governor.controller.protocols import NoAlerts
 from governor.demo.standins import DeploymentStandIn
 from governor.model import ServiceKey
 from tests.integration.controller.test_control_loop import Overloaded
@@ -20,7 +21,7 @@ from tests.support.processes import free_port, http_get
 CHAT = {"namespace": NS, "service": "chat"}
 
 
-class FiringHook:
+class FiringHook(NoAlerts):
     """Stands in for the alerting hook: one firing and one pending alert per service, as status carries them."""
 
     async def after_tick(self, report: Any) -> None:

@@ -26,7 +26,7 @@ import pytest
 from governor import package_version
 from tests.integration.controller.test_owned import NS, service
 from tests.support.kube import KubeHarness
-from tests.support.processes import free_port, wait_http_ok
+from tests.support.processes import free_port, http_get, wait_http_ok
 
 GOVERNOR = [sys.executable, "-m", "governor"]
 
@@ -134,37 +134,53 @@ def kubeconfig_for(kube: KubeHarness, tmp_path: Path) -> Path:
     return path
 
 
-def test_running_operator_is_ready_and_logs_json_about_each_service(kube: KubeHarness, kubeconfig_for: Path) -> None:
+@contextlib.contextmanager
+def governor_run(kubeconfig: Path, **settings: str) -> Iterator[tuple[int, queue.Queue[str]]]:
+    """``governor run`` as a subprocess against ``kubeconfig``, ready; yields its metrics port and its stderr lines.
+
+    Stopped with SIGTERM (as the kubelet does) when the block exits.
+    """
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GOVERNOR_") and k != "KUBERNETES_SERVICE_HOST"}
-    env |= {
-        "KUBECONFIG": str(kubeconfig_for),
-        "GOVERNOR_METRICS_PORT": str(port),
-        "GOVERNOR_LOG_FORMAT": "json",
-        "GOVERNOR_TICK_SECONDS": "0.5",
-    }
-    kube.client.create("inferenceservices", service("chat"))
+    env |= {"KUBECONFIG": str(kubeconfig), "GOVERNOR_METRICS_PORT": str(port), **settings}
     lines: queue.Queue[str] = queue.Queue()
     with subprocess.Popen([*GOVERNOR, "run"], env=env, stderr=subprocess.PIPE, text=True) as proc:
         assert proc.stderr is not None
         reader = threading.Thread(target=lambda: [lines.put(line) for line in proc.stderr], daemon=True)  # type: ignore[union-attr]
         reader.start()
-        records: list[dict[str, Any]] = []
         try:
             wait_http_ok(f"http://127.0.0.1:{port}/readyz", timeout=30, proc=proc)
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as live:
-                assert live.status == 200 and live.read().startswith(b"ok: last tick ")
-            # ready means the loop ticks; the watch may deliver "chat" a tick later, so wait for its record
-            deadline = time.monotonic() + 30
-            while not any(r.get("name") == "chat" for r in records) and time.monotonic() < deadline:
-                with contextlib.suppress(queue.Empty):
-                    records.append(json.loads(lines.get(timeout=0.5)))
+            yield port, lines
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
             reader.join(timeout=10)
+
+
+def test_running_operator_is_ready_and_logs_json_about_each_service(kube: KubeHarness, kubeconfig_for: Path) -> None:
+    kube.client.create("inferenceservices", service("chat"))
+    records: list[dict[str, Any]] = []
+    with governor_run(kubeconfig_for, GOVERNOR_LOG_FORMAT="json", GOVERNOR_TICK_SECONDS="0.5") as (port, lines):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as live:
+            assert live.status == 200 and live.read().startswith(b"ok: last tick ")
+        # ready means the loop ticks; the watch may deliver "chat" a tick later, so wait for its record
+        deadline = time.monotonic() + 30
+        while not any(r.get("name") == "chat" for r in records) and time.monotonic() < deadline:
+            with contextlib.suppress(queue.Empty):
+                records.append(json.loads(lines.get(timeout=0.5)))
     while not lines.empty():
         records.append(json.loads(lines.get()))
     assert records[0]["message"].startswith(f"starting governor {package_version()}")
     about = [r for r in records if r.get("name") == "chat"]
     assert about and all(r["namespace"] == NS and r["logger"] for r in about)
+
+
+def test_running_operator_serves_the_alert_delivery_metrics(kube: KubeHarness, kubeconfig_for: Path) -> None:
+    """The notifier's queue and delivery metrics are on the operator's own /metrics, beside the loop's."""
+    with governor_run(kubeconfig_for, GOVERNOR_TICK_SECONDS="0.5") as (port, _):
+        status, page = http_get(port, "/metrics")
+    assert status == 200
+    exposed = {line.split(" ")[2].removesuffix("_total") for line in page.splitlines() if line.startswith("# TYPE ")}
+    assert "governor_ticks" in exposed  # the operator's registry, not some other page
+    assert {"governor_alert_notifications", "governor_alert_queue_dropped", "governor_alert_queue_depth"} <= exposed
+    assert "\ngovernor_alert_queue_depth 0.0\n" in page

@@ -49,6 +49,20 @@ async def test_scrape_source_matches_ground_truth(fleet: Fleet) -> None:
     assert vllm.cache_hit_ratio is not None and vllm.cache_hit_ratio.value == pytest.approx(0.6, rel=0.02)
 
 
+async def test_scrape_takes_no_rate_over_a_gap_longer_than_the_staleness_bound(fleet: Fleet) -> None:
+    src = ScrapeSource(fleet.pods, timeout_seconds=5, max_age_seconds=0.5)
+    try:
+        await src.observe(fleet.specs, time.time())
+        await asyncio.sleep(1.0)
+        late = await src.observe(fleet.specs, time.time())
+    finally:
+        await src.aclose()
+    for spec in fleet.specs:
+        obs = late[spec.key]
+        assert obs.queue_depth is not None, "the gauges of this scrape still count"
+        assert obs.request_rate is None and obs.error_rate is None, "a rate over a stale gap is missing"
+
+
 async def test_scrape_of_dead_pods_is_unavailable_not_zero(fleet: Fleet) -> None:
     spec = spec_for(MetricsPreset.VLLM)
     src = ScrapeSource(StaticPods({spec.key: ["127.0.0.1:1"]}), timeout_seconds=2)

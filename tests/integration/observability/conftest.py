@@ -26,7 +26,6 @@ from prometheus_client import CollectorRegistry
 
 from governor.alerting import AlertEngine, AlertingHook, DictConfigReader, Notifier, ReceiverRegistry
 from governor.alerting.config import CONFIG_KEY
-from governor.controller.app import SourceCloser
 from governor.controller.metrics import OperatorMetrics
 from governor.demo.client import KubeClient, wait_for
 from governor.demo.emulator import EmulatorThread
@@ -181,7 +180,7 @@ def governed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Governed]:
                 metrics=metrics,
                 metrics_source=source,
                 hook=hook,
-                background=(notifier, SourceCloser(source)),
+                background=(notifier,),
             ),
             DeploymentStandIn(client, delay=0.1),
         ):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from governor.actuate.kube import KubernetesApi
-from governor.controller.entry import build_controller
+from governor.controller.build import build_controller
 from governor.controller.metrics import OperatorMetrics
 from governor.settings import Settings
 

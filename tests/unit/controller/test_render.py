@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
-from governor.actuate.render import SERVICE_LABEL, TEMPLATE_HASH, clamp_replicas, render_deployment, render_service
+from governor.actuate.render import TEMPLATE_HASH, clamp_replicas, render_deployment, render_service
 from governor.actuate.workloads import deployment_patch
 from governor.model import ServiceSpec
+from governor.model.resource import SERVICE_LABEL
 
 TEMPLATE = {
     "metadata": {"labels": {"app": "chat"}},

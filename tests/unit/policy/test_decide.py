@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from governor.model.decision import ScaleDirection
@@ -98,6 +98,7 @@ def test_replicas_suffice_so_no_swap(rate: float) -> None:
 
 @settings(max_examples=15, deadline=None)
 @given(st.lists(st.floats(0.0, 400.0), min_size=5, max_size=40), st.floats(0.9, 1.0))
+@example(rates=[5e-324] * 5, floor=0.9)  # a denormal rate: the burstiness estimate's divisor underflowed to 0
 def test_quality_floor_never_crossed(rates: list[float], floor: float) -> None:
     spec = service(max_replicas=10, floor=floor)
     decisions, _ = _run(spec, lambda t: rates[int(t // 60) % len(rates)], _learned(5), 0.0, 6 * len(rates))

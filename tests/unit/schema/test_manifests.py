@@ -107,7 +107,7 @@ OPERATOR_NEEDS: dict[tuple[str, str, str], str] = {
     ("", "services", "get"): "actuate/workloads.py apply_owned",
     ("", "services", "create"): "actuate/workloads.py apply_owned",
     ("", "services", "delete"): "actuate/workloads.py delete_owned",
-    ("", "pods", "list"): "controller/pods.py KubePodLister; actuate/writes.py list_pods",
+    ("", "pods", "list"): "controller/pods.py KubePodLister, KubeAgentLister; actuate/writes.py list_pods",
     ("", "pods", "delete"): "actuate/writes.py delete_pod (in-place failure and revert)",
     ("", "configmaps", "get"): "controller/receivers.py KubeConfigReader.read_configmap",
     ("", "secrets", "get"): "controller/receivers.py KubeConfigReader.read_secret",
