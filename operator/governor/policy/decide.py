@@ -41,7 +41,8 @@ def decide(
     state = _notice_swap_end(spec, state, now, cfg)
     view, updates = read(spec, observation, state, now, cfg)
     plan_tp = _planning_throughput(spec, state.precision, state.target_precision)
-    need_plan = slo_need(spec, view, plan_tp, cfg)
+    # the ladder asks whether maxReplicas carries the objectives, without the planning headroom
+    need_plan = slo_need(spec, view, plan_tp, cfg, planning=False)
     choice = ladder.choose(spec, state, view, need_plan, now, cfg)
     size_tp = plan_tp
     chosen_tp = relative_throughput(spec, choice.precision)

@@ -159,7 +159,7 @@ def choose(
 def _during_swap(spec: ServiceSpec, state: PolicyState, view: View, now: float, cfg: PolicyConfig) -> LadderChoice:
     """A swap is rolling: keep it, unless even its target is short at maxReplicas (then step further down)."""
     target = state.target_precision or state.precision
-    need = slo_need(spec, view, _throughput(spec, target), cfg) if view.fresh else None
+    need = slo_need(spec, view, _throughput(spec, target), cfg, planning=False) if view.fresh else None
     variant = spec.precision.variant(target)
     batch = _rolling_batch(spec, variant, _top_throughput(spec), need, cfg) if variant is not None else None
     keep = LadderChoice(target, _with_batch(f"swap to {target} in progress", batch), None, max_unavailable=batch)
@@ -207,7 +207,11 @@ def _step_down(
     coming = view.ready < spec.max_replicas
     recent = state.last_swap_at is not None and now - state.last_swap_at < spec.startup_seconds
     forecast_only = short and coming and (breaching is None or recent)
-    if forecast_only and not _short_now(spec, view, _throughput(spec, served), cfg):
+    # A token-serving fleet's swap restarts pods that hold long streams (their requests start
+    # over): it is taken only while an objective breaches and the load here now is short.
+    if view.tokens is not None and breaching is None:
+        return None
+    if (forecast_only or view.tokens is not None) and not _short_now(spec, view, _throughput(spec, served), cfg):
         return None
     lower = step_down_candidate(spec, served)
     if lower is None:
@@ -252,7 +256,7 @@ def _step_down(
 def _short_now(spec: ServiceSpec, view: View, throughput: float, cfg: PolicyConfig) -> bool:
     """Would the arrivals here now (no forecast, no backlog) need more than maxReplicas?"""
     now = replace(view, arrival_plan=view.arrival_now or 0.0)
-    need = slo_need(spec, now, throughput, cfg)
+    need = slo_need(spec, now, throughput, cfg, planning=False)
     return need is not None and need > spec.max_replicas
 
 
@@ -269,7 +273,7 @@ def _carrying(spec: ServiceSpec, view: View, lower: Variant, cfg: PolicyConfig) 
     down = _rungs_of(spec).down
     variant = lower
     while True:
-        need = slo_need(spec, view, variant.relative_throughput, cfg)
+        need = slo_need(spec, view, variant.relative_throughput, cfg, planning=False)
         further = down.get(variant.precision)
         share = cfg.rolling_fit_share if swap_mode(variant) is SwapMode.ROLLING else cfg.in_place_fit_share
         if need is None or need <= spec.max_replicas * share or further is None:

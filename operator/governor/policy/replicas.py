@@ -50,23 +50,30 @@ def latency_query(spec: ServiceSpec, view: View, throughput: float, cfg: PolicyC
     )
 
 
-def token_need(spec: ServiceSpec, view: View, throughput: float, cfg: PolicyConfig) -> tokens.TokenNeed | None:
-    """The token model's need at a precision of relative ``throughput``; None when it does not size."""
+def token_need(
+    spec: ServiceSpec, view: View, throughput: float, cfg: PolicyConfig, planning: bool = True
+) -> tokens.TokenNeed | None:
+    """The token model's need at a precision of relative ``throughput``; None when it does not size.
+
+    ``planning``: with the headroom a step of load needs while replicas start; without it, what
+    the objectives themselves need (whether a fleet at maxReplicas carries the load at all).
+    """
     if view.tokens is None or view.arrival_plan is None:
         return None
     limit = max(spec.max_replicas * cfg.search_limit_factor, spec.max_replicas + 1)
     t = view.tokens
-    return tokens.need(spec, t.costs, t.load, view.arrival_plan, throughput, t.kv_known, limit, cfg)
+    margin = cfg.token_slo_margin if planning else 1.0
+    return tokens.need(spec, t.costs, t.load, view.arrival_plan, throughput, t.kv_known, limit, cfg, margin)
 
 
-def slo_need(spec: ServiceSpec, view: View, throughput: float, cfg: PolicyConfig) -> int | None:
+def slo_need(spec: ServiceSpec, view: View, throughput: float, cfg: PolicyConfig, planning: bool = True) -> int | None:
     """Replicas the SLO needs at a precision of relative ``throughput``: the largest of its objectives.
 
     The token model sizes the TTFT, ITL and KV-cache bounds when it has data; the request-latency
     signal (Erlang C) sizes ``latencyMs`` when the SLO declares it, or when the token model has
     nothing yet to size with.
     """
-    token = token_need(spec, view, throughput, cfg)
+    token = token_need(spec, view, throughput, cfg, planning)
     needs = [token.replicas] if token is not None else []
     if spec.slo.latency_declared or token is None:
         needs.append(solve(latency_query(spec, view, throughput, cfg)))

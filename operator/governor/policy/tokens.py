@@ -278,6 +278,7 @@ def need(
     kv_known: bool,
     limit: int,
     cfg: PolicyConfig,
+    margin: float | None = None,
 ) -> TokenNeed:
     """Replicas for ``arrival`` requests/s at a precision of relative ``throughput``.
 
@@ -289,16 +290,17 @@ def need(
     against the TTFT) cannot be bought with replicas; it is sized at the utilisation cap.
     """
     slo = spec.slo
+    share = cfg.token_slo_margin if margin is None else margin
     work = c.work(load) / throughput
     caps: list[float] = [cfg.token_max_utilization]
     ttft_need = itl_need = None
     if slo.itl is not None:
-        cap = _cap(c.step / throughput, slo.itl.ms / 1000.0, cfg)
+        cap = _cap(c.step / throughput, slo.itl.ms / 1000.0, share, cfg)
         itl_need = _replicas(arrival, work, cap, limit)
         caps.append(cap)
     if slo.ttft is not None:
         base = (c.ttft_base + c.ttft_per_token * load.uncached_tokens) / throughput
-        cap = _cap(base, slo.ttft.ms / 1000.0, cfg)
+        cap = _cap(base, slo.ttft.ms / 1000.0, share, cfg)
         ttft_need = _replicas(arrival, work, cap, limit)
         caps.append(cap)
     kv_need = None
@@ -313,12 +315,12 @@ def need(
     return TokenNeed(ttft_need, itl_need, kv_need, capacity)
 
 
-def _cap(no_load: float, objective: float, cfg: PolicyConfig) -> float:
+def _cap(no_load: float, objective: float, share: float, cfg: PolicyConfig) -> float:
     """The planned utilisation for an objective whose latency is ``no_load / (1 − u)``."""
     headroom = 1.0 - no_load / objective if objective > 0.0 else 0.0
     if headroom <= cfg.token_min_headroom:  # replicas cannot buy it: size at the utilisation cap
         headroom = 1.0
-    return min(cfg.token_slo_margin * headroom, cfg.token_max_utilization)
+    return min(share * headroom, cfg.token_max_utilization)
 
 
 def _replicas(arrival: float, work: float, cap: float, limit: int) -> int:
