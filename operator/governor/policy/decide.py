@@ -160,7 +160,7 @@ def _replicas(
         held = f"holding: request rate missing for {view.missing_for:.0f} s"
     elif state.swapping or choice.precision != state.precision:
         held = "no scale-down during a precision swap"
-    elif view.tokens is not None and (why := ladder.breach(spec, view)) is not None:
+    elif view.tokens is not None and _short_of_capacity(spec, view) and (why := ladder.breach(spec, view)):
         held = f"no scale-down while the SLO is breaching ({why})"
     if held is not None:
         raw = max(raw, current)
@@ -175,6 +175,16 @@ def _replicas(
     else:
         direction = ScaleDirection.HOLD if held is not None else ScaleDirection.NONE
     return Outcome(current, raw, stabilized, final, direction, held)
+
+
+def _short_of_capacity(spec: ServiceSpec, view: View) -> bool:
+    """The fleet shows saturation: requests queue, or the ITL (set by the batch) breaches.
+
+    A TTFT tail from prompts too long to prefill in time breaches at any replica count; holding
+    replicas for it buys nothing.
+    """
+    itl = spec.slo.itl
+    return (view.queued or 0.0) > 0.0 or (itl is not None and view.itl_ms is not None and view.itl_ms > itl.ms)
 
 
 def _bounded(spec: ServiceSpec, replicas: int) -> int:
