@@ -34,6 +34,27 @@ from governor.sim.tokens.matrix import (
     token_cells,
 )
 from governor.sim.tokens.scenarios import LLMD_PUBLISHED
+from governor.sim.tokens.shift import run_shift
+
+SHIFT_SEEDS = (0, 1, 2)
+SHIFT_AFTER_S = 300.0
+
+
+def shift_verdict() -> TokenVerdict:
+    """The capacity estimate within 10 % of the simulator's value 5 minutes after a length shift."""
+    print("\ncapacity estimate after a shift in lengths (req/s per replica within the ITL objective):")
+    failing: list[str] = []
+    runs = [(seed, to_chat) for to_chat in (True, False) for seed in SHIFT_SEEDS]
+    for seed, to_chat in runs:
+        result = run_shift(seed, to_chat)
+        errors = [result.error_at(s) for s in (0.0, 60.0, 120.0, SHIFT_AFTER_S)]
+        label = f"{'documents → chat' if to_chat else 'chat → documents'} seed {seed}"
+        cells = "  ".join(f"{e:6.1%}" for e in errors)
+        print(f"  {label:<26} error at 0 / 60 / 120 / 300 s: {cells}")
+        if errors[-1] > 0.10:
+            failing.append(f"{label}: {errors[-1]:.1%} off at {SHIFT_AFTER_S:.0f} s")
+    promise = "capacity estimate within 10 % of the simulator's value 5 minutes after a shift in lengths"
+    return TokenVerdict(promise, not failing, len(runs) - len(failing), len(runs), tuple(failing))
 
 
 def seed_list(text: str) -> list[int]:
@@ -136,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for cell in cells:
         print_cell(cell)
     print_ramp(ramp_rows(cells), sum(1 for c in cells if c.key.scenario == "llmd-staged-ramp"))
-    verdicts = judge_tokens(cells)
+    verdicts = [*judge_tokens(cells), shift_verdict()]
     print_verdicts(verdicts)
     print(f"{len(cells)} cells in {time.monotonic() - started:.0f} s")
     if args.json is not None:

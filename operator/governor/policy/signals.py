@@ -154,7 +154,9 @@ def _tokens(
         return None, model
     tp = relative_throughput(spec, state.precision)
     steady = not state.swapping and state.target_precision is None and ready > 0 and ready == state.replicas
-    if steady and rate > 0.0 and prompt is not None:
+    sample_at = obs.prompt_tokens_rate.at if obs.prompt_tokens_rate is not None else None
+    new = sample_at is not None and (model.learned_at is None or sample_at > model.learned_at)
+    if steady and new and rate > 0.0 and prompt is not None:
         window = tokens.Window(
             rate / ready,
             load,
@@ -165,7 +167,7 @@ def _tokens(
             _fresh(obs.kv_cache_usage_mean, age, now),
             _fresh(obs.kv_cache_usage_max, age, now),
         )
-        model = tokens.learn(model, window, tp, cfg.token_priors, spec, cfg)
+        model = replace(tokens.learn(model, window, tp, cfg.token_priors, spec, cfg), learned_at=sample_at)
     kv_known = _fresh(obs.kv_cache_usage_mean, age, now) is not None or model.kv_tokens is not None
     return TokenView(load, tokens.costs(model, cfg.token_priors), kv_known), model
 

@@ -117,6 +117,7 @@ class TokenModel:
     kv_tokens: float | None = None  # learned KV capacity of one replica in tokens
     samples: int = 0  # unsaturated windows learned from
     load: Load | None = None  # the token shape last seen (kept while traffic is idle)
+    learned_at: float | None = None  # the sample time of the last window learned from (each once)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -127,6 +128,7 @@ class TokenModel:
             "load": None
             if self.load is None
             else [self.load.prompt_tokens, self.load.uncached_tokens, self.load.output_tokens],
+            "learnedAt": self.learned_at,
         }
 
     @classmethod
@@ -140,8 +142,14 @@ class TokenModel:
         kv = data.get("kvTokens")
         raw_load = data.get("load")
         load = None if raw_load is None else Load(*(float(v) for v in raw_load))
+        learned_at = data.get("learnedAt")
         return cls(
-            fit(data["decode"], 4), float(data["ttft"]), None if kv is None else float(kv), int(data["samples"]), load
+            fit(data["decode"], 4),
+            float(data["ttft"]),
+            None if kv is None else float(kv),
+            int(data["samples"]),
+            load,
+            None if learned_at is None else float(learned_at),
         )
 
 
@@ -243,12 +251,19 @@ def learn(
     if usage is not None and running is not None and 0.05 <= usage <= cfg.token_learn_max_kv and running > 0.0:
         measured = running * (load.prompt_tokens + load.output_tokens / 2.0) / usage
         kv = measured if kv is None else (1.0 - cfg.learning_weight) * kv + cfg.learning_weight * measured
-    return TokenModel(decode, ttft, kv, model.samples + 1, model.load)
+    return TokenModel(decode, ttft, kv, model.samples + 1, model.load, model.learned_at)
 
 
 def utilisation(c: Costs, load: Load, per_replica_rate: float, throughput: float) -> float:
     """Token-work utilisation ``u`` of one replica at ``per_replica_rate`` requests/s."""
     return per_replica_rate * c.work(load) / throughput
+
+
+def sustainable_rate(c: Costs, load: Load, itl_s: float, throughput: float = 1.0) -> float:
+    """Requests/s one replica carries with its ITL at ``itl_s`` (``u = 1 − d0/S``): the capacity estimate."""
+    work = c.work(load) / throughput
+    headroom = 1.0 - c.step / throughput / itl_s if itl_s > 0.0 else 0.0
+    return max(headroom, 0.0) / work if work > 0.0 else 0.0
 
 
 @dataclass(frozen=True)
