@@ -92,11 +92,18 @@ VLLM = Preset(
     cache_hits=Series("vllm:prefix_cache_hits_total"),
     cache_lookups=Series("vllm:prefix_cache_queries_total"),
     model_label="model_name",
-    # ITL was time_per_output_token before vLLM renamed it; the prefix-cache counters and the KV
-    # usage gauge carried a gpu_ infix in older versions.
+    # The ITL objective judges each request's time per output token (its mean decode step):
+    # vllm:request_time_per_output_token_seconds where the server has it; older servers only
+    # export the per-token interval (inter_token_latency, earlier time_per_output_token), whose
+    # upper quantiles also count the few steps that carry a prompt chunk and so read high. The
+    # prefix-cache counters and the KV usage gauge carried a gpu_ infix in older versions.
     tokens=TokenSeries(
         ttft=_h("vllm:time_to_first_token_seconds"),
-        itl=_h("vllm:inter_token_latency_seconds", "vllm:time_per_output_token_seconds"),
+        itl=_h(
+            "vllm:request_time_per_output_token_seconds",
+            "vllm:inter_token_latency_seconds",
+            "vllm:time_per_output_token_seconds",
+        ),
         queue_time=_h("vllm:request_queue_time_seconds"),
         prompt_tokens=_s("vllm:prompt_tokens_total"),
         generation_tokens=_s("vllm:generation_tokens_total"),
