@@ -24,6 +24,7 @@ from governor.model.spec import (
     PrecisionSpec,
     ServiceSpec,
     SwapMode,
+    TokenCosts,
     Variant,
 )
 
@@ -52,7 +53,18 @@ _VARIANT_FIELDS = (
     "resources",
     "swapModes",
     "modelVersion",
+    "tokenCosts",
 )
+# variants[].tokenCosts: CRD key → (TokenCosts field, upper bound)
+_TOKEN_COSTS = {
+    "stepMs": ("step_ms", 10_000.0),
+    "prefillMicrosPerToken": ("prefill_us_per_token", 1_000_000.0),
+    "decodeMicrosPerSequence": ("decode_us_per_sequence", 1_000_000.0),
+    "attentionNanosPerKvToken": ("attention_ns_per_kv_token", 1_000_000.0),
+    "ttftBaseMs": ("ttft_base_ms", 600_000.0),
+    "ttftMicrosPerToken": ("ttft_us_per_token", 1_000_000.0),
+    "kvTokens": ("kv_tokens", 1e12),
+}
 
 
 def parse_precision(r: FieldReader, value: Any, path: str) -> PrecisionSpec:
@@ -149,10 +161,27 @@ def _variant(r: FieldReader, value: Any, path: str) -> Variant | None:
         resources=_resources(r, obj.get("resources"), child(path, "resources")),
         swap_modes=_swap_modes(r, obj.get("swapModes"), child(path, "swapModes")) or d.swap_modes,
         model_version=r.string(obj, "modelVersion", path, None, 128, MODEL_VERSION, MODEL_VERSION_HINT),
+        token_costs=_token_costs(r, obj.get("tokenCosts"), child(path, "tokenCosts")),
     )
     if SwapMode.IN_PLACE in variant.swap_modes and variant.model_version is None and r.ok(child(path, "modelVersion")):
         r.error(child(path, "modelVersion"), rules.IN_PLACE_NEEDS_VERSION)
     return None if missing else variant
+
+
+def _token_costs(r: FieldReader, value: Any, path: str) -> TokenCosts | None:
+    """``variants[].tokenCosts``: each cost a number > 0 within its bound; absent ones stay None."""
+    if value is None:
+        return None
+    obj = r.item_mapping(value, path)
+    if obj is None:
+        return None
+    r.unknown(obj, path, tuple(_TOKEN_COSTS))
+    values = {
+        name: r.number(obj, key, path, 1.0, 0, high, low_open=True)
+        for key, (name, high) in _TOKEN_COSTS.items()
+        if obj.get(key) is not None
+    }
+    return TokenCosts(**values)
 
 
 def _args(r: FieldReader, value: Any, path: str) -> tuple[str, ...] | None:

@@ -69,6 +69,23 @@ def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
 
 
 @dataclass(frozen=True)
+class TokenCosts:
+    """A variant's token costs per replica, from a load test (``variants[].tokenCosts``).
+
+    The token model starts from them and learns the difference online; a field left out takes
+    the engine's default for the variant (its bf16 default over ``relativeThroughput``).
+    """
+
+    step_ms: float | None = None  # a decode step with nothing else to do
+    prefill_us_per_token: float | None = None  # per uncached prompt token
+    decode_us_per_sequence: float | None = None  # per sequence in the batch, per step
+    attention_ns_per_kv_token: float | None = None  # per KV token a sequence holds, per step
+    ttft_base_ms: float | None = None  # TTFT of an empty prompt at no load
+    ttft_us_per_token: float | None = None  # TTFT per uncached prompt token at no load
+    kv_tokens: float | None = None  # KV-cache capacity of one replica in tokens
+
+
+@dataclass(frozen=True)
 class Variant:
     """One way to serve the model: a precision, what it costs in quality and gives in throughput."""
 
@@ -81,6 +98,7 @@ class Variant:
     resources: Mapping[str, Any] | None = None
     swap_modes: tuple[SwapMode, ...] = (SwapMode.ROLLING,)
     model_version: str | None = None  # for in-place swaps: the server-side model version to load
+    token_costs: TokenCosts | None = None  # declared priors of the token model (services with TTFT/ITL)
 
 
 @dataclass(frozen=True)

@@ -153,6 +153,7 @@ def _tokens(
     if load is None:
         return None, model
     tp = relative_throughput(spec, state.precision)
+    priors = tokens.priors_for(spec, state.precision, cfg.token_priors)
     steady = not state.swapping and state.target_precision is None and ready > 0 and ready == state.replicas
     sample_at = obs.prompt_tokens_rate.at if obs.prompt_tokens_rate is not None else None
     new = sample_at is not None and (model.learned_at is None or sample_at > model.learned_at)
@@ -167,9 +168,9 @@ def _tokens(
             _fresh(obs.kv_cache_usage_mean, age, now),
             _fresh(obs.kv_cache_usage_max, age, now),
         )
-        model = replace(tokens.learn(model, window, tp, cfg.token_priors, spec, cfg), learned_at=sample_at)
+        model = replace(tokens.learn(model, window, tp, priors, spec, cfg), learned_at=sample_at)
     kv_known = _fresh(obs.kv_cache_usage_mean, age, now) is not None or model.kv_tokens is not None
-    return TokenView(load, tokens.costs(model, cfg.token_priors), kv_known), model
+    return TokenView(load, tokens.costs(model, priors), kv_known), model
 
 
 def _seconds(ms: float | None) -> float | None:

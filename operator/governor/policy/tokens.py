@@ -44,7 +44,7 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from governor.model.spec import ServiceSpec
+from governor.model.spec import Precision, ServiceSpec
 from governor.policy.config import PolicyConfig, TokenPriors
 
 # Parameters are learned relative to their priors (1.0 = the prior), so one scale suits all.
@@ -53,6 +53,35 @@ from governor.policy.config import PolicyConfig, TokenPriors
 _P0 = (0.04, 0.25, 0.25, 0.25)
 _NOISE = 0.05  # relative noise of one measured quantile over a rate window (about 5 %)
 _MIN_RELATIVE, _MAX_RELATIVE = 0.05, 20.0  # a learned cost stays within 1/20 and 20× its prior
+
+
+def priors_for(spec: ServiceSpec, precision: Precision, default: TokenPriors) -> TokenPriors:
+    """The token model's priors at relative throughput 1.0, from the variant served.
+
+    A variant's declared ``tokenCosts`` are its own (absolute) costs; times its relative
+    throughput they are the reference costs the model works in. A cost it leaves out takes the
+    engine's default, as does every cost of a variant that declares none.
+    """
+    variant = next((v for v in spec.precision.variants if v.precision == precision), None)
+    declared = variant.token_costs if variant is not None else None
+    if variant is None or declared is None:
+        return default
+    tp = variant.relative_throughput
+
+    def ref(value: float | None, unit: float, fallback: float) -> float:
+        return fallback if value is None else value * unit * tp
+
+    return TokenPriors(
+        step_seconds=ref(declared.step_ms, 1e-3, default.step_seconds),
+        prefill_seconds_per_token=ref(declared.prefill_us_per_token, 1e-6, default.prefill_seconds_per_token),
+        decode_seconds_per_token=ref(declared.decode_us_per_sequence, 1e-6, default.decode_seconds_per_token),
+        attention_seconds_per_kv_token=ref(
+            declared.attention_ns_per_kv_token, 1e-9, default.attention_seconds_per_kv_token
+        ),
+        ttft_base_seconds=ref(declared.ttft_base_ms, 1e-3, default.ttft_base_seconds),
+        ttft_seconds_per_token=ref(declared.ttft_us_per_token, 1e-6, default.ttft_seconds_per_token),
+        kv_tokens=declared.kv_tokens if declared.kv_tokens is not None else default.kv_tokens,
+    )
 
 
 @dataclass(frozen=True)

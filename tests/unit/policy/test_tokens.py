@@ -12,7 +12,7 @@ from dataclasses import replace
 import pytest
 
 from governor.model.observation import Observation, Sample
-from governor.model.spec import ServiceSpec, SLOSpec, TokenLatencySLO
+from governor.model.spec import Precision, ServiceSpec, SLOSpec, TokenCosts, TokenLatencySLO, Variant
 from governor.policy import PolicyConfig, PolicyState, decide, tokens
 from governor.policy.config import DEFAULT_TOKEN_PRIORS
 from tests.unit.policy.helpers import service
@@ -177,3 +177,23 @@ def test_the_learned_model_survives_a_restart() -> None:
     _, state = _run(spec, PolicyState.initial(6, spec.precision.preferred), [(4.0, 3000.0, 600.0)] * 8, 6)
     restored = PolicyState.from_dict(state.to_dict())
     assert restored.token_model == state.token_model
+
+
+def test_a_variants_declared_costs_are_the_priors_and_a_slower_variant_needs_more_replicas() -> None:
+    declared = TokenCosts(step_ms=40.0, prefill_us_per_token=100.0, decode_us_per_sequence=200.0)
+    base = _spec()
+    slow = replace(base, precision=replace(base.precision, variants=(Variant(Precision.BF16, token_costs=declared),)))
+    priors = tokens.priors_for(slow, Precision.BF16, DEFAULT_TOKEN_PRIORS)
+    assert priors.step_seconds == pytest.approx(0.040) and priors.prefill_seconds_per_token == pytest.approx(1e-4)
+    assert priors.attention_seconds_per_kv_token == DEFAULT_TOKEN_PRIORS.attention_seconds_per_kv_token  # not declared
+    assert tokens.priors_for(base, Precision.BF16, DEFAULT_TOKEN_PRIORS) == DEFAULT_TOKEN_PRIORS
+    # fp8 at relative throughput 1.6 declaring its own (absolute) costs: times 1.6 at the reference
+    fp8 = replace(base, precision=replace(base.precision, variants=(
+        Variant(Precision.FP8, relative_throughput=1.6, token_costs=TokenCosts(step_ms=10.0)),
+    )))  # fmt: skip
+    assert tokens.priors_for(fp8, Precision.FP8, DEFAULT_TOKEN_PRIORS).step_seconds == pytest.approx(0.016)
+    # the same traffic on the slower declared variant: the first decision already sizes for it
+    obs = _obs(0.0, 4.0, 4, 4000.0, 1000.0)
+    fast_decision, _ = decide(base, obs, PolicyState.initial(4, Precision.BF16), 0.0, CFG)
+    slow_decision, _ = decide(slow, obs, PolicyState.initial(4, Precision.BF16), 0.0, CFG)
+    assert slow_decision.recommendations["itl"] > fast_decision.recommendations["itl"]
