@@ -127,3 +127,18 @@ def test_an_invalid_token_objective_is_rejected(cluster: Cluster, namespace: str
     body["spec"]["slo"] = {"itl": {"ms": -1, "quantile": 1.5}}
     _, message = rejection(cluster, body, namespace)
     assert "spec.slo.itl.ms" in message and "spec.slo.itl.quantile" in message, message
+
+
+def test_a_variants_token_costs_are_stored_and_a_bad_one_rejected(cluster: Cluster, namespace: str) -> None:
+    body = copy.deepcopy(BASE)
+    body["metadata"]["namespace"] = namespace
+    variant = {"precision": "bf16", "tokenCosts": {"stepMs": 18, "kvTokens": 1200000}}
+    body["spec"]["precision"] = {"variants": [variant]}
+    created = server_create(cluster, body, namespace)
+    assert created["spec"]["precision"]["variants"][0]["tokenCosts"] == {"stepMs": 18, "kvTokens": 1200000}
+    costs = parse_service(created).precision.variants[0].token_costs
+    assert costs is not None and costs.step_ms == 18.0 and costs.prefill_us_per_token is None
+    body["metadata"]["name"] = "bad-costs"
+    body["spec"]["precision"]["variants"][0]["tokenCosts"] = {"stepMs": 0}
+    _, message = rejection(cluster, body, namespace)
+    assert "tokenCosts.stepMs" in message, message
