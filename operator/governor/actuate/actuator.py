@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from governor.actuate.inplace import HttpInPlaceClient, InPlaceClient, InPlaceTarget, PodEndpoints, PodIPEndpoints
-from governor.actuate.kube import KubeApi
 from governor.actuate.overrides import ContainerNotFound
 from governor.actuate.rollout import adopt_batch, choose_strategy, rollout_view
 from governor.actuate.scaling import ManualScale, hold_seconds, plan_scale, would_do
@@ -34,7 +33,9 @@ from governor.actuate.swap import (
 )
 from governor.actuate.swapdriver import SwapContext, SwapDriver
 from governor.actuate.workloads import WorkloadState, scale, workload_path
-from governor.actuate.writes import patch_cr_status, retry_conflicts
+from governor.actuate.writes import patch_cr_status
+from governor.kube.client import KubeApi
+from governor.kube.retries import retry_conflicts
 from governor.model import Decision, Precision, ServiceSpec, SwapMode
 from governor.model.times import iso
 

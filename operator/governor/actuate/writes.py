@@ -9,33 +9,15 @@ whose result is already in place is skipped, so repeating any step after a resta
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Final, TypeVar
+from collections.abc import Mapping
+from typing import Any
 
-from governor.actuate.kube import ApiError, KubeApi, api_path
 from governor.actuate.overrides import container_matches, model_container, with_container
 from governor.actuate.selectors import label_selector, pod_labels, selects
+from governor.kube.client import ApiError, KubeApi, api_path
+from governor.kube.retries import retry_conflicts
 from governor.model import ServiceSpec
 from governor.model.resource import API_VERSION, PLURAL
-
-logger = logging.getLogger(__name__)
-T = TypeVar("T")
-CONFLICT_ATTEMPTS: Final = 6
-
-
-async def retry_conflicts(operation: Callable[[], Awaitable[T]], what: str, attempts: int = CONFLICT_ATTEMPTS) -> T:
-    """Run ``operation`` (which must read afresh each time) until it does not hit HTTP 409."""
-    for attempt in range(1, attempts + 1):
-        try:
-            return await operation()
-        except ApiError as exc:
-            if not exc.conflict or attempt == attempts:
-                raise
-            logger.info("%s: conflict (attempt %d/%d), retrying with a fresh read", what, attempt, attempts)
-            await asyncio.sleep(0.01 * attempt)
-    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 
 def cr_status_path(spec: ServiceSpec) -> str:

@@ -21,12 +21,12 @@ import kopf
 import kubernetes
 
 from governor import package_version
-from governor.actuate.kube import ApiError, KubernetesApi
 from governor.controller.build import build_controller
 from governor.controller.handlers import build_registry
 from governor.controller.logs import configure_logging
 from governor.controller.metrics import OperatorMetrics
 from governor.controller.peering import Peering
+from governor.kube.client import ApiError, KubernetesApi
 from governor.settings import Settings, reference
 
 logger = logging.getLogger(__name__)

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from governor.actuate.actuator import SWAP_FAILED, ActuationResult, Actuator, ConditionUpdate, merge_status
-from governor.actuate.kube import ApiError, KubeApi, api_path
 from governor.actuate.workloads import (
     NotOwned,
     WorkloadKey,
@@ -44,6 +43,7 @@ from governor.controller.protocols import (
 )
 from governor.controller.registry import Entry, ServiceRegistry
 from governor.controller.status import Seen, build_status, changed
+from governor.kube.client import ApiError, KubeApi, api_path
 from governor.model import Decision, Observation, Precision, ScaleDirection, ServiceKey, ServiceSpec
 from governor.model import conditions as cond
 from governor.model.resource import API_VERSION, PLURAL

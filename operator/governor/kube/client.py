@@ -1,4 +1,4 @@
-"""Governor's one door to the Kubernetes API: raw JSON requests, run off the event loop.
+"""Governor's client of the Kubernetes API: raw JSON requests, run off the event loop.
 
 Everything the operator writes (owned Deployments and Services, scale changes, status, Events)
 and reads each tick (workload replicas) goes through the small ``KubeApi`` Protocol, so tests can
