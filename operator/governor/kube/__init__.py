@@ -1,11 +1,14 @@
-"""The one door to the Kubernetes API: every request Governor's operator sends goes through here.
+"""The one door to the Kubernetes API: every request the operator and the NVML agent send goes here.
 
 Why a layer of its own: the API is where Governor's writes meet everyone else's, so how a request
-is sent (``client``: raw JSON through the official client's credentials, off the event loop) and
-how a write survives a concurrent writer (``retries``: recompute from a fresh read on 409 Conflict)
-are each decided once, here, instead of once per caller.
+is sent (``client``: credentials from the service account or kubeconfig, raw JSON through the
+official client, off the event loop) and how a write survives a concurrent writer (``retries``:
+recompute from a fresh read on 409 Conflict) are each decided once, here, not once per caller.
+Kopf's own watches and handler bookkeeping go through Kopf; the demo's ``kubectl`` stand-in
+(``governor.demo.client``) plays a user and speaks plain HTTP on purpose.
 
 ``kube`` sits above ``model`` and ``settings`` and imports nothing else of Governor; the I/O layers
-(actuate, alerting, controller, metrics, demo) reach the API only through it, and ``policy``,
-``sim`` and ``model`` never import it. import-linter checks both (``pyproject.toml``).
+(actuate, alerting, controller, metrics, agent, demo) reach the API only through it, and ``policy``,
+``sim`` and ``model`` never import it. No other module imports the ``kubernetes`` client.
+import-linter checks all three (``pyproject.toml``).
 """

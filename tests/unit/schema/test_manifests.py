@@ -113,7 +113,7 @@ OPERATOR_NEEDS: dict[tuple[str, str, str], str] = {
     ("", "secrets", "get"): "controller/receivers.py KubeConfigReader.read_secret",
 }
 AGENT_NEEDS: dict[tuple[str, str, str], str] = {
-    ("", "pods", "list"): "agent/pods.py kubernetes_resolver (this node's pods)",
+    ("", "pods", "list"): "agent/pods.py kubernetes_resolver, kube/client.py node_pods_lister (this node's pods)",
 }
 
 
