@@ -16,18 +16,6 @@ from governor.actuate.overrides import container_matches, model_container, with_
 from governor.actuate.selectors import label_selector, pod_labels, selects
 from governor.kube.client import ApiError, KubeApi, api_path
 from governor.kube.retries import retry_conflicts
-from governor.model import ServiceSpec
-from governor.model.resource import API_VERSION, PLURAL
-
-
-def cr_status_path(spec: ServiceSpec) -> str:
-    return api_path(API_VERSION, PLURAL, spec.namespace, spec.name, "status")
-
-
-async def patch_cr_status(api: KubeApi, spec: ServiceSpec, patch: Mapping[str, Any]) -> None:
-    """Merge ``patch`` into the CR's status (a merge patch with no precondition: retried as is)."""
-    body = {"status": dict(patch)}
-    await retry_conflicts(lambda: api.patch(cr_status_path(spec), body), f"status of {spec.key}")
 
 
 async def set_model_container(

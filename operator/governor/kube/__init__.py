@@ -2,8 +2,10 @@
 
 Why a layer of its own: the API is where Governor's writes meet everyone else's, so how a request
 is sent (``client``: credentials from the service account or kubeconfig, raw JSON through the
-official client, off the event loop) and how a write survives a concurrent writer (``retries``:
-recompute from a fresh read on 409 Conflict) are each decided once, here, not once per caller.
+official client, off the event loop), how a write survives a concurrent writer (``retries``:
+recompute from a fresh read on 409 Conflict) and when an InferenceService's status is written
+(``status``: the swap journal's write-ahead, and one write at the end of a tick) are each decided
+once, here, not once per caller.
 Kopf's own watches and handler bookkeeping go through Kopf; the demo's ``kubectl`` stand-in
 (``governor.demo.client``) plays a user and speaks plain HTTP on purpose.
 
