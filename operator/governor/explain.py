@@ -14,7 +14,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from governor.actuate.kube import ApiError, KubeApi, KubernetesApi, api_path
+from governor.kube.client import ApiError, KubeApi, KubernetesApi, api_path
 from governor.model.resource import GROUP, PLURAL, VERSION
 
 EVENTS_SHOWN = 10

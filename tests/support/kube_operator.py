@@ -15,11 +15,11 @@ from typing import Any
 import kopf
 from kopf.testing import KopfRunner
 
-from governor.actuate.kube import KubernetesApi
 from governor.controller.app import Controller
 from governor.controller.build import build_controller
 from governor.controller.handlers import build_registry
 from governor.controller.protocols import EmptyMetrics, NoAlerts
+from governor.kube.client import KubernetesApi
 from governor.settings import OperatorSettings, Settings
 
 TEST_SETTINGS = OperatorSettings(tick_seconds=0.5, status_heartbeat_seconds=60.0, metrics_port=0)

@@ -2,10 +2,10 @@
 
 ``Actuator.apply`` turns one ``Decision`` into changes to the service's workload — replicas and
 precision — and reports what it did. It owns a handful of status fields and persists them
-itself, before acting where order matters (see ``swap``); the loop merges ``status_patch`` into
-the status it keeps, posts ``events`` and sets ``conditions``. In observe-only mode nothing is
-written to the workload; status (``wouldScale``) and ``WouldScale`` / ``WouldSwapPrecision``
-Events say what would have been done.
+itself, through the ``StatusWriter``'s journal, before acting where order matters (see ``swap``);
+the loop merges ``status_patch`` into the status it keeps, posts ``events`` and sets
+``conditions``. In observe-only mode nothing is written to the workload; status (``wouldScale``)
+and ``WouldScale`` / ``WouldSwapPrecision`` Events say what would have been done.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from governor.actuate.inplace import HttpInPlaceClient, InPlaceClient, InPlaceTarget, PodEndpoints, PodIPEndpoints
-from governor.actuate.kube import KubeApi
 from governor.actuate.overrides import ContainerNotFound
 from governor.actuate.rollout import adopt_batch, choose_strategy, rollout_view
 from governor.actuate.scaling import ManualScale, hold_seconds, plan_scale, would_do
@@ -34,7 +33,9 @@ from governor.actuate.swap import (
 )
 from governor.actuate.swapdriver import SwapContext, SwapDriver
 from governor.actuate.workloads import WorkloadState, scale, workload_path
-from governor.actuate.writes import patch_cr_status, retry_conflicts
+from governor.kube.client import KubeApi
+from governor.kube.retries import retry_conflicts
+from governor.kube.status import StatusWriter
 from governor.model import Decision, Precision, ServiceSpec, SwapMode
 from governor.model.times import iso
 
@@ -102,13 +103,16 @@ class Actuator:
     http: InPlaceClient = field(default_factory=HttpInPlaceClient)
     settings: ActuationSettings = field(default_factory=ActuationSettings)
     endpoints: PodEndpoints = field(default_factory=PodIPEndpoints)
+    status: StatusWriter | None = None  # None → one over ``api``; its journal persists the owned fields
     # Write-through cache of the owned status fields, per (uid, namespace, name): the loop may hand in an
     # older status than the one this Actuator last wrote; the cache wins until the operator restarts.
     _written: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict, init=False)
     _driver: SwapDriver = field(init=False)
+    writer: StatusWriter = field(init=False)
 
     def __post_init__(self) -> None:
         self._driver = SwapDriver(self.api, self.http, self.endpoints)
+        self.writer = self.status if self.status is not None else StatusWriter(self.api)
 
     def forget(self, spec: ServiceSpec) -> None:
         self._written.pop((spec.uid, spec.namespace, spec.name), None)
@@ -174,7 +178,7 @@ class _Run:
         self.pending.clear()
         if not changes:
             return
-        await patch_cr_status(self.a.api, self.spec, changes)
+        await self.a.writer.journal(self.spec.key, changes)
         for key, value in changes.items():
             if value is None:
                 self.known.pop(key, None)

@@ -23,7 +23,6 @@ from governor.actuate.inplace_plan import (
     record_results,
     reverting_actions,
 )
-from governor.actuate.kube import ApiError, KubeApi
 from governor.actuate.overrides import ContainerNotFound, apply_variant, model_container
 from governor.actuate.rollout import cancel_step, cancellable, rolling_back, rolling_forward, rollout_view
 from governor.actuate.selectors import UnsupportedSelector
@@ -39,6 +38,7 @@ from governor.actuate.swap import (
     finish_failed,
 )
 from governor.actuate.writes import delete_pod, list_pods, set_model_container, set_rolling_update
+from governor.kube.client import ApiError, KubeApi
 from governor.model import Precision, ServiceSpec, Variant
 
 logger = logging.getLogger(__name__)

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from governor.actuate.kube import ApiError, KubeApi, api_path
 from governor.actuate.render import TEMPLATE_HASH, clamp_replicas, render_deployment, render_service
+from governor.kube.client import ApiError, KubeApi, api_path
 from governor.model import GovernorError, ServiceSpec
 
 WorkloadKey = tuple[str, str]  # (namespace, name)

@@ -9,43 +9,13 @@ whose result is already in place is skipped, so repeating any step after a resta
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Final, TypeVar
+from collections.abc import Mapping
+from typing import Any
 
-from governor.actuate.kube import ApiError, KubeApi, api_path
 from governor.actuate.overrides import container_matches, model_container, with_container
 from governor.actuate.selectors import label_selector, pod_labels, selects
-from governor.model import ServiceSpec
-from governor.model.resource import API_VERSION, PLURAL
-
-logger = logging.getLogger(__name__)
-T = TypeVar("T")
-CONFLICT_ATTEMPTS: Final = 6
-
-
-async def retry_conflicts(operation: Callable[[], Awaitable[T]], what: str, attempts: int = CONFLICT_ATTEMPTS) -> T:
-    """Run ``operation`` (which must read afresh each time) until it does not hit HTTP 409."""
-    for attempt in range(1, attempts + 1):
-        try:
-            return await operation()
-        except ApiError as exc:
-            if not exc.conflict or attempt == attempts:
-                raise
-            logger.info("%s: conflict (attempt %d/%d), retrying with a fresh read", what, attempt, attempts)
-            await asyncio.sleep(0.01 * attempt)
-    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
-
-
-def cr_status_path(spec: ServiceSpec) -> str:
-    return api_path(API_VERSION, PLURAL, spec.namespace, spec.name, "status")
-
-
-async def patch_cr_status(api: KubeApi, spec: ServiceSpec, patch: Mapping[str, Any]) -> None:
-    """Merge ``patch`` into the CR's status (a merge patch with no precondition: retried as is)."""
-    body = {"status": dict(patch)}
-    await retry_conflicts(lambda: api.patch(cr_status_path(spec), body), f"status of {spec.key}")
+from governor.kube.client import ApiError, KubeApi, api_path
+from governor.kube.retries import retry_conflicts
 
 
 async def set_model_container(

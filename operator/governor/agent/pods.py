@@ -95,18 +95,11 @@ class ListingPodResolver:
 
 def kubernetes_resolver(node_name: str) -> ListingPodResolver:
     """Production resolver: this node's pods from the API server (in-cluster or kubeconfig)."""
-    import kubernetes  # imported here: the agent runs without it in tests and on non-k8s hosts
+    # Imported here: the agent runs without the Kubernetes client in tests and on non-k8s hosts.
+    from governor.kube.client import NoCredentials, node_pods_lister
 
     try:
-        kubernetes.config.load_incluster_config()  # type: ignore[no-untyped-call]
-    except kubernetes.config.ConfigException:
-        try:
-            kubernetes.config.load_kube_config()  # type: ignore[no-untyped-call]
-        except (kubernetes.config.ConfigException, OSError) as exc:
-            raise NoPodResolver(str(exc)) from exc
-    api = kubernetes.client.CoreV1Api()
-
-    def list_pods() -> Iterable[Any]:
-        return list(api.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={node_name}").items)
-
+        list_pods = node_pods_lister(node_name)
+    except NoCredentials as exc:
+        raise NoPodResolver(str(exc)) from exc
     return ListingPodResolver(list_pods)

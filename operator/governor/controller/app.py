@@ -17,7 +17,6 @@ from typing import Any, Protocol
 
 import kopf
 
-from governor.actuate.kube import KubeApi, api_path
 from governor.actuate.workloads import delete_owned
 from governor.controller import events
 from governor.controller.loop import ControlLoop
@@ -34,6 +33,7 @@ from governor.controller.protocols import (
     default_policy,
 )
 from governor.controller.registry import Entry, ServiceRegistry
+from governor.kube.client import KubeApi, api_path
 from governor.model import InvalidSpec, ServiceKey
 from governor.model.parse import parse_service
 from governor.model.resource import API_VERSION, PLURAL

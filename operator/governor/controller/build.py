@@ -15,7 +15,6 @@ import dataclasses
 import kopf
 
 import governor.policy
-from governor.actuate.kube import KubeApi
 from governor.alerting import ConfigReader
 from governor.controller.app import Background, Controller, SourceCloser
 from governor.controller.metrics import OperatorMetrics
@@ -23,6 +22,7 @@ from governor.controller.peering import Peering
 from governor.controller.pods import KubeAgentLister, KubePodLister
 from governor.controller.protocols import ActiveGate, MetricsSource, ModulePolicy, Policy, TickHook
 from governor.controller.receivers import KubeConfigReader, build_alerting
+from governor.kube.client import KubeApi
 from governor.metrics import AgentLister, PodLister, build_source
 from governor.policy import PolicyConfig
 from governor.settings import Settings

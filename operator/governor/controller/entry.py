@@ -18,15 +18,14 @@ import logging
 from typing import Any, cast
 
 import kopf
-import kubernetes
 
 from governor import package_version
-from governor.actuate.kube import ApiError, KubernetesApi
 from governor.controller.build import build_controller
 from governor.controller.handlers import build_registry
 from governor.controller.logs import configure_logging
 from governor.controller.metrics import OperatorMetrics
 from governor.controller.peering import Peering
+from governor.kube.client import ApiError, KubernetesApi, NoCredentials
 from governor.settings import Settings, reference
 
 logger = logging.getLogger(__name__)
@@ -85,7 +84,7 @@ def main(args: argparse.Namespace) -> int:
 def run(settings: Settings, metrics: OperatorMetrics) -> int:
     try:
         api = KubernetesApi.from_environment()
-    except (kubernetes.config.ConfigException, OSError, ValueError) as exc:
+    except NoCredentials as exc:
         return fail(f"no Kubernetes credentials (in-cluster or kubeconfig): {exc}", 2)
     try:
         problem = unreachable(api)

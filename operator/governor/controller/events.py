@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import Final
 
-from governor.actuate.kube import ApiError, KubeApi, api_path
+from governor.kube.client import ApiError, KubeApi, api_path
 from governor.model import ServiceKey
 from governor.model.resource import API_VERSION, KIND
 from governor.model.times import now_iso

@@ -12,8 +12,8 @@ from typing import Any
 
 import kopf
 
-from governor.actuate.kube import ApiError
 from governor.controller.app import Controller
+from governor.kube.client import ApiError
 from governor.model.resource import GROUP, PLURAL, VERSION
 
 RETRY_DELAY = 5.0

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from governor.actuate.actuator import SWAP_FAILED, ActuationResult, Actuator, ConditionUpdate, merge_status
-from governor.actuate.kube import ApiError, KubeApi, api_path
 from governor.actuate.workloads import (
     NotOwned,
     WorkloadKey,
@@ -43,10 +42,11 @@ from governor.controller.protocols import (
     TickReport,
 )
 from governor.controller.registry import Entry, ServiceRegistry
-from governor.controller.status import Seen, build_status, changed
+from governor.controller.status import Seen, build_status
+from governor.kube.client import ApiError, KubeApi
+from governor.kube.status import StatusWriter
 from governor.model import Decision, Observation, Precision, ScaleDirection, ServiceKey, ServiceSpec
 from governor.model import conditions as cond
-from governor.model.resource import API_VERSION, PLURAL
 
 logger = logging.getLogger(__name__)
 PARALLEL_RECONCILES = 8
@@ -57,8 +57,6 @@ class Runtime:
     """What the loop remembers about one service between ticks (a cache: status is the lasting record)."""
 
     status: dict[str, Any] = field(default_factory=dict)  # what the next status is built from (others merge in)
-    written: dict[str, Any] = field(default_factory=dict)  # the status last written (or read) on the object
-    written_at: float = 0.0
     policy_state: Any = None
     swapping: bool = False  # actuation reported a precision swap under way (no scale-down meanwhile)
     conditions: tuple[ConditionUpdate, ...] = ()  # actuation's last condition updates
@@ -87,7 +85,8 @@ class ControlLoop:
     _stale: bool = False  # stood by after acting: what it holds may be outdated
 
     def __post_init__(self) -> None:
-        self._actuator = self.actuator if self.actuator is not None else Actuator(self.api)
+        self.status_writer = StatusWriter(self.api, self.heartbeat_seconds)
+        self._actuator = self.actuator if self.actuator is not None else Actuator(self.api, status=self.status_writer)
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -101,11 +100,13 @@ class ControlLoop:
         """Start from the status the object already carries (a restarted operator keeps its conditions)."""
         if entry.key not in self._runtime:
             status = dict(entry.status)
-            self._runtime[entry.key] = Runtime(status=status, written=dict(status), written_at=self.clock())
+            self._runtime[entry.key] = Runtime(status=status)
+            self.status_writer.seed(entry.key, status, self.clock())
             self.hook.restore(entry.key, entry.status)
 
     def forget(self, key: ServiceKey) -> None:
         self._runtime.pop(key, None)
+        self.status_writer.forget(key)
         self.hook.forget(key)
         self.metrics.forget_service(key)
 
@@ -345,22 +346,14 @@ class ControlLoop:
     # ---- status ----------------------------------------------------------------------------
 
     async def write_status(self, seen: Seen, now: float, force: bool = False) -> bool:
-        """Patch the status subresource when it materially changed since the last write, or the heartbeat is due.
-
-        Compared with what was last written, not with ``runtime.status``: the alerting hook and actuation merge
-        their parts into that one between writes, so a change of theirs alone (an alert firing) would look like
-        no change at all."""
+        """Compose this reconcile's status and hand it to the status writer's end-of-tick write (made only on
+        a material change, the heartbeat, or ``force``); ``True`` when it was written."""
         runtime = self._runtime[seen.entry.key]
         new = build_status(seen, runtime.status, now)
-        due = now - runtime.written_at >= self.heartbeat_seconds
-        if not force and not due and not changed(runtime.written, new):
+        if not await self.status_writer.end_of_tick(seen.entry.key, new, now, force):
             return False
-        key = seen.entry.key
-        path = api_path(API_VERSION, PLURAL, key.namespace, key.name, "status")
-        await self.api.patch(path, {"status": new})
         self.metrics.status_writes.inc()
-        runtime.status = runtime.written = new
-        runtime.written_at = now
+        runtime.status = new
         return True
 
     async def reconcile_now(self, entry: Entry) -> None:

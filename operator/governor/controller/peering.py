@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from governor.actuate.kube import ApiError, KubeApi, api_path
+from governor.kube.client import ApiError, KubeApi, api_path
 from governor.settings import OperatorSettings
 
 logger = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from governor.actuate.kube import ApiError, KubeApi, api_path
+from governor.kube.client import ApiError, KubeApi, api_path
 from governor.model import ServiceKey
 from governor.model.resource import SERVICE_LABEL, service_selector
 

@@ -16,8 +16,8 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from governor.actuate.kube import ApiError, KubeApi, api_path
 from governor.alerting import AlertEngine, AlertingHook, ConfigReader, Notifier, ReceiverRegistry
+from governor.kube.client import ApiError, KubeApi, api_path
 from governor.settings import AlertingSettings
 
 logger = logging.getLogger(__name__)

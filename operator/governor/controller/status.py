@@ -1,9 +1,10 @@
-"""Build an InferenceService's ``status`` from what one reconcile saw, and tell whether it changed.
+"""Build an InferenceService's ``status`` from what one reconcile saw.
 
 Pure: the control loop and the handlers pass in the registry entry, the workload's state, the
 observation and the decision; out comes the whole status dict with conditions per the Kubernetes
 API conventions (``governor.model.conditions``: lastTransitionTime moves only on a flip). The
-loop writes it only when ``material`` parts differ, or on the slow heartbeat.
+loop hands it to ``governor.kube.status.StatusWriter``, which writes it only when its ``material``
+parts differ, or on the slow heartbeat.
 """
 
 from __future__ import annotations
@@ -19,10 +20,6 @@ from governor.controller.registry import Entry
 from governor.model import Decision, Observation, ServiceSpec
 from governor.model import conditions as cond
 from governor.model.times import iso
-
-# Fields that change on every tick without meaning anything changed: written with the next material
-# change or on the heartbeat (the policy's forecast state and the alert budget move every tick).
-VOLATILE_KEYS = frozenset({"observedAt", "at", "lastTransitionTime", "policyState", "alertBudget"})
 
 # Status fields other layers own (actuation's swap record, alerting's alerts, the policy's state):
 # carried over from the previous status as they are.
@@ -195,16 +192,3 @@ def metrics_summary(obs: Observation) -> dict[str, Any]:
         if sample is not None:
             summary[key] = round(sample.value, 4)
     return summary
-
-
-def material(status: Mapping[str, Any]) -> Any:
-    """The status without its timestamps: two statuses with equal ``material`` need no write."""
-    if isinstance(status, Mapping):
-        return {k: material(v) for k, v in status.items() if k not in VOLATILE_KEYS}
-    if isinstance(status, list):
-        return [material(v) for v in status]
-    return status
-
-
-def changed(previous: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
-    return bool(material(previous) != material(new))

@@ -22,11 +22,11 @@ from typing import Any, Final
 
 import kopf
 
-from governor.actuate.kube import KubernetesApi
 from governor.demo.client import ApiStatusError, KubeClient, wait_for
 from governor.demo.control_plane import ControlPlane, find_binaries
 from governor.demo.emulator import EmulatorThread
 from governor.demo.standins import RollingStandIn
+from governor.kube.client import KubernetesApi
 
 CHOICES: Final = ("auto", "real", "emulator")
 READY_DELAY: Final = "pod-ready.stage.kwok.x-k8s.io/delay"

@@ -1,6 +1,6 @@
 """A small blocking Kubernetes client for the demo and the tests: the emulator or a real API server.
 
-The operator itself talks to the API through ``governor.actuate.kube``; this client stands in for
+The operator itself talks to the API through ``governor.kube``; this client stands in for
 ``kubectl`` (apply, get, patch, delete) and for the built-in controllers the emulator lacks. It goes
 through HTTP(S), so every change it makes reaches the operator's watches like a real user's would.
 Against a real API server it sends a bearer token and checks the server's certificate with a CA file.
@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from governor.actuate.kube import api_path
+from governor.kube.client import api_path
 from governor.model.resource import API_VERSION, KIND, PLURAL
 
 T = TypeVar("T")

@@ -8,7 +8,7 @@ import pytest
 
 from governor.actuate.actuator import Actuator
 from governor.actuate.inplace import HttpInPlaceClient
-from governor.actuate.kube import KubernetesApi
+from governor.kube.client import KubernetesApi
 from tests.integration.actuation.rig import NS, Rig
 from tests.support.deployment_controller import DeploymentController
 from tests.support.kube import KubeHarness

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from governor.actuate.actuator import ActuationResult, Actuator
-from governor.actuate.kube import KubernetesApi
 from governor.actuate.render import render_deployment
 from governor.actuate.workloads import read_workload
+from governor.kube.client import KubernetesApi
 from governor.model import Decision, Precision, ScaleDirection, ServiceSpec
 from governor.model.parse import parse_service
 from tests.support.deployment_controller import DeploymentController

@@ -21,7 +21,7 @@ from aiohttp import web
 
 from governor.actuate.actuator import ActuationResult, Actuator
 from governor.actuate.inplace import HttpInPlaceClient, InPlaceError, InPlaceTarget
-from governor.actuate.kube import ApiError, KubeApi
+from governor.kube.client import ApiError, KubeApi
 from governor.model import InPlaceProtocol, Precision
 from tests.integration.actuation.rig import NS, VARIANTS, Rig, service_body
 from tests.support.processes import free_port

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from governor.actuate.kube import ApiError
+from governor.kube.client import ApiError
 from governor.model import Precision
 from governor.model.times import parse_iso
 from tests.integration.actuation.rig import NS, Rig, service_body

@@ -13,12 +13,12 @@ import contextlib
 import time
 from typing import Any
 
-from governor.actuate.kube import KubernetesApi
 from governor.agent.nvml import GpuSample, NodeSample, ProcessSample
 from governor.agent.pods import PodRef
 from governor.agent.server import AgentState, serving
 from governor.controller.build import build_controller
 from governor.controller.pods import AGENT_LABELS
+from governor.kube.client import KubernetesApi
 from governor.model import MetricsSpec, ServiceSpec
 from governor.settings import AgentSettings, OperatorSettings, Settings
 from tests.support.kube import KubeHarness

@@ -27,7 +27,6 @@ from hypothesis import strategies as st
 
 from governor.actuate.actuator import Actuator
 from governor.actuate.inplace import InPlaceTarget
-from governor.actuate.kube import ApiError
 from governor.actuate.workloads import read_deployments
 from governor.controller import events
 from governor.controller.app import entry_from_body
@@ -35,6 +34,7 @@ from governor.controller.loop import ControlLoop
 from governor.controller.metrics import OperatorMetrics
 from governor.controller.protocols import EmptyMetrics
 from governor.controller.registry import ServiceRegistry
+from governor.kube.client import ApiError
 from governor.model import Decision, Observation, Precision, ScaleDirection, ServiceSpec
 from governor.model import conditions as cond
 from governor.model.names import MODEL_NAME, MODEL_VERSION

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from governor.actuate.kube import KubernetesApi
 from governor.controller.build import build_controller
 from governor.controller.metrics import OperatorMetrics
+from governor.kube.client import KubernetesApi
 from governor.settings import Settings
 
 

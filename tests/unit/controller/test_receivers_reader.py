@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from governor.actuate.kube import ApiError
 from governor.controller.receivers import KubeConfigReader
+from governor.kube.client import ApiError
 
 
 class FakeApi:

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from governor.actuate.kube import KubernetesApi
 from governor.controller.app import Controller
 from governor.controller.build import build_controller
+from governor.kube.client import KubernetesApi
 from governor.metrics.scrape import ScrapeSource
 from governor.model import Observation, Precision, Sample, ServiceSpec
 from governor.policy import PolicyState

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from governor.actuate.workloads import WorkloadState
 from governor.controller.registry import Entry
-from governor.controller.status import Seen, build_status, changed
+from governor.controller.status import Seen, build_status
+from governor.kube.status import changed
 from governor.model import FieldError, Observation, Sample, ScaleTargetRef, ServiceKey, ServiceSpec
 from governor.model.conditions import find_condition
 

@@ -94,7 +94,7 @@ OPERATOR_NEEDS: dict[tuple[str, str, str], str] = {
     ("governor.dev", "inferenceservices", "list"): "Kopf watcher; controller/app.py Controller._list_services",
     ("governor.dev", "inferenceservices", "watch"): "Kopf watcher",
     ("governor.dev", "inferenceservices", "patch"): "Kopf patch_obj (progress annotations)",
-    ("governor.dev", "inferenceservices/status", "patch"): "controller/loop.py; actuate/writes.py patch_cr_status",
+    ("governor.dev", "inferenceservices/status", "patch"): "kube/status.py StatusWriter end_of_tick, journal",
     ("governor.dev", "inferenceservices/finalizers", "update"): "OwnerReferencesPermissionEnforcement (apply_owned)",
     ("apps", "deployments", "get"): "actuate/workloads.py read_workload, apply_owned; swapdriver.py",
     ("apps", "deployments", "list"): "actuate/workloads.py read_deployments",
@@ -113,7 +113,7 @@ OPERATOR_NEEDS: dict[tuple[str, str, str], str] = {
     ("", "secrets", "get"): "controller/receivers.py KubeConfigReader.read_secret",
 }
 AGENT_NEEDS: dict[tuple[str, str, str], str] = {
-    ("", "pods", "list"): "agent/pods.py kubernetes_resolver (this node's pods)",
+    ("", "pods", "list"): "agent/pods.py kubernetes_resolver, kube/client.py node_pods_lister (this node's pods)",
 }
 
 

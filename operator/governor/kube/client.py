@@ -1,4 +1,4 @@
-"""Governor's one door to the Kubernetes API: raw JSON requests, run off the event loop.
+"""Governor's client of the Kubernetes API: raw JSON requests, run off the event loop.
 
 Everything the operator writes (owned Deployments and Services, scale changes, status, Events)
 and reads each tick (workload replicas) goes through the small ``KubeApi`` Protocol, so tests can
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -58,6 +58,35 @@ def api_path(
     return path
 
 
+class NoCredentials(GovernorError):
+    """Neither an in-cluster service account nor a kubeconfig gives credentials for the API server."""
+
+
+def load_credentials(config: kubernetes.client.Configuration) -> None:
+    """Fill ``config`` from the in-cluster service account first, then ``$KUBECONFIG`` / ``~/.kube/config``
+    (like Kopf's login); ``NoCredentials`` when neither loads."""
+    try:
+        kubernetes.config.load_incluster_config(client_configuration=config)  # type: ignore[no-untyped-call]
+    except kubernetes.config.ConfigException:
+        try:
+            kubernetes.config.load_kube_config(client_configuration=config)  # type: ignore[no-untyped-call]
+        except (kubernetes.config.ConfigException, OSError, ValueError) as exc:
+            raise NoCredentials(str(exc)) from exc
+
+
+def node_pods_lister(node_name: str) -> Callable[[], list[Any]]:
+    """A blocking listing of the pods scheduled on one node (``V1Pod`` objects), for the NVML agent, which
+    maps GPU processes to pods outside any event loop; ``NoCredentials`` when no credentials load."""
+    config = kubernetes.client.Configuration()
+    load_credentials(config)
+    core = kubernetes.client.CoreV1Api(kubernetes.client.ApiClient(config))
+
+    def list_pods() -> list[Any]:
+        return list(core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={node_name}").items)
+
+    return list_pods
+
+
 class KubeApi(Protocol):
     """The few verbs Governor needs, on raw JSON objects addressed by API path."""
 
@@ -98,12 +127,10 @@ class KubernetesApi:
 
     @classmethod
     def from_environment(cls) -> KubernetesApi:
-        """In-cluster service account first, then ``$KUBECONFIG`` / ``~/.kube/config`` (like Kopf's login)."""
+        """In-cluster service account first, then ``$KUBECONFIG`` / ``~/.kube/config``; ``NoCredentials``
+        when neither loads."""
         config = kubernetes.client.Configuration()
-        try:
-            kubernetes.config.load_incluster_config(client_configuration=config)  # type: ignore[no-untyped-call]
-        except kubernetes.config.ConfigException:
-            kubernetes.config.load_kube_config(client_configuration=config)  # type: ignore[no-untyped-call]
+        load_credentials(config)
         return cls(kubernetes.client.ApiClient(config))
 
     def close(self) -> None:

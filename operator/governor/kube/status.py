@@ -1,0 +1,88 @@
+"""Every write of an InferenceService's status goes through ``StatusWriter``, in exactly two ways.
+
+The status is the lasting record of a service (swap progress, manual holds, the policy's memory,
+active alerts), so how and when it is written is decided here, once:
+
+- ``journal``: the write-ahead record of swap progress, merged into the status *before* the side
+  effect it leads to, so an operator killed at any point resumes from it. A merge patch with no
+  precondition, retried as is on 409 Conflict.
+- ``end_of_tick``: the one write of the status a reconcile composed, made only when it materially
+  changed since the last write (more than its timestamps), on the slow heartbeat, or when forced (a
+  service just seen by a handler). API writes per tick stay bounded whatever the number of services.
+
+No other code patches the status subresource.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from governor.kube.client import KubeApi, api_path
+from governor.kube.retries import retry_conflicts
+from governor.model import ServiceKey
+from governor.model.resource import API_VERSION, PLURAL
+
+# Fields that change on every tick without meaning anything changed: written with the next material
+# change or on the heartbeat (the policy's forecast state and the alert budget move every tick).
+VOLATILE_KEYS = frozenset({"observedAt", "at", "lastTransitionTime", "policyState", "alertBudget"})
+
+
+def material(status: Mapping[str, Any]) -> Any:
+    """The status without its timestamps: two statuses with equal ``material`` need no write."""
+    if isinstance(status, Mapping):
+        return {k: material(v) for k, v in status.items() if k not in VOLATILE_KEYS}
+    if isinstance(status, list):
+        return [material(v) for v in status]
+    return status
+
+
+def changed(previous: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    return bool(material(previous) != material(new))
+
+
+def status_path(key: ServiceKey) -> str:
+    return api_path(API_VERSION, PLURAL, key.namespace, key.name, "status")
+
+
+@dataclass
+class _Written:
+    status: Mapping[str, Any]
+    at: float
+
+
+@dataclass
+class StatusWriter:
+    """The one writer of InferenceService status; it remembers, per service, what it last wrote."""
+
+    api: KubeApi
+    heartbeat_seconds: float = 60.0
+    _written: dict[ServiceKey, _Written] = field(default_factory=dict, init=False, repr=False)
+
+    def seed(self, key: ServiceKey, status: Mapping[str, Any], now: float) -> None:
+        """Take the status the object already carries as the last write (a restarted operator rewrites
+        nothing that did not change)."""
+        self._written[key] = _Written(dict(status), now)
+
+    def forget(self, key: ServiceKey) -> None:
+        self._written.pop(key, None)
+
+    async def journal(self, key: ServiceKey, changes: Mapping[str, Any]) -> None:
+        """Write-ahead: merge ``changes`` (swap progress) into the status before the side effect they lead to."""
+        body = {"status": dict(changes)}
+        await retry_conflicts(lambda: self.api.patch(status_path(key), body), f"status of {key}")
+
+    async def end_of_tick(self, key: ServiceKey, status: Mapping[str, Any], now: float, force: bool = False) -> bool:
+        """Write the status a reconcile composed when it materially changed since the last write, the
+        heartbeat is due, or ``force``; ``True`` when it wrote.
+
+        Compared with what was last written, not with what the caller holds between writes: other layers
+        merge their parts into that one, so a change of theirs alone (an alert firing) would look like none."""
+        last = self._written.get(key) or _Written({}, 0.0)
+        due = now - last.at >= self.heartbeat_seconds
+        if not force and not due and not changed(last.status, status):
+            return False
+        await self.api.patch(status_path(key), {"status": dict(status)})
+        self._written[key] = _Written(status, now)
+        return True
