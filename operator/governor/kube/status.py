@@ -15,6 +15,7 @@ No other code patches the status subresource.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,7 +64,7 @@ class StatusWriter:
     def seed(self, key: ServiceKey, status: Mapping[str, Any], now: float) -> None:
         """Take the status the object already carries as the last write (a restarted operator rewrites
         nothing that did not change)."""
-        self._written[key] = _Written(dict(status), now)
+        self._written[key] = _Written(copy.deepcopy(dict(status)), now)
 
     def forget(self, key: ServiceKey) -> None:
         self._written.pop(key, None)
@@ -84,5 +85,7 @@ class StatusWriter:
         if not force and not due and not changed(last.status, status):
             return False
         await self.api.patch(status_path(key), {"status": dict(status)})
-        self._written[key] = _Written(status, now)
+        # a copy: callers keep composing into the dict they passed (an alert merged in place would
+        # otherwise change "what was written" too, and look like no change until the heartbeat)
+        self._written[key] = _Written(copy.deepcopy(dict(status)), now)
         return True

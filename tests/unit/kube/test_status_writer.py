@@ -112,3 +112,13 @@ def test_status_is_patched_in_exactly_two_functions_both_in_kube_status() -> Non
     }
     writers = {"status_path", "journal", "end_of_tick"}
     assert patchers == {("kube/status.py", name) for name in writers}
+
+
+async def test_a_change_made_in_place_to_the_dict_last_written_is_still_a_change() -> None:
+    api = PatchRecorder()
+    writer = StatusWriter(api)  # type: ignore[arg-type]
+    status: dict[str, Any] = {"replicas": 2, "alerts": {"active": []}}
+    assert await writer.end_of_tick(KEY, status, now=0.0)
+    status["alerts"]["active"].append({"name": "SLOBurnRatePage"})  # a layer merging into the same dict
+    assert await writer.end_of_tick(KEY, status, now=1.0)
+    assert len(api.patches) == 2
