@@ -188,10 +188,10 @@ def child(argv: Sequence[str]) -> int:
 
     import kopf
 
-    from governor.actuate.kube import KubernetesApi
     from governor.controller.build import build_controller
     from governor.controller.logs import configure_logging
     from governor.demo.operator_thread import OperatorThread
+    from governor.kube.client import KubernetesApi
     from governor.settings import OperatorSettings, Settings
 
     operator = OperatorSettings(tick_seconds=args.tick, status_heartbeat_seconds=args.heartbeat, metrics_port=0)
@@ -484,7 +484,7 @@ def counting_emulator() -> Any:
 
 async def create_services(api: Any, size: int, namespaces: int, parallel: int = 8) -> None:
     """The namespaces and ``size`` InferenceServices, ``parallel`` requests at a time."""
-    from governor.actuate.kube import ApiError, api_path
+    from governor.kube.client import ApiError, api_path
     from governor.model.resource import API_VERSION, PLURAL
 
     for index in range(min(size, namespaces)):
