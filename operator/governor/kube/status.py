@@ -16,6 +16,7 @@ No other code patches the status subresource.
 from __future__ import annotations
 
 import copy
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,8 +27,17 @@ from governor.model import ServiceKey
 from governor.model.resource import API_VERSION, PLURAL
 
 # Fields that change on every tick without meaning anything changed: written with the next material
-# change or on the heartbeat (the policy's forecast state and the alert budget move every tick).
-VOLATILE_KEYS = frozenset({"observedAt", "at", "lastTransitionTime", "policyState", "alertBudget"})
+# change or on the heartbeat. The policy's forecast state and the alert budget move every tick, and so
+# do the measured values (`metrics`), the numbers in the decision's `reasons` and in condition
+# messages; what a reader acts on (replicas, precision, condition status and reason, swap phase,
+# active alerts) is material. Without this a fleet whose p99 moves every tick rewrites every status
+# every tick.
+VOLATILE_KEYS = frozenset(
+    {"observedAt", "at", "lastTransitionTime", "policyState", "alertBudget", "metrics", "reasons", "message"}
+)
+# Heartbeats are spread over this share of the heartbeat by service, so that services written together
+# (all of them after a restart) do not all come due in the same tick again.
+HEARTBEAT_SPREAD = 0.5
 
 
 def material(status: Mapping[str, Any]) -> Any:
@@ -41,6 +51,12 @@ def material(status: Mapping[str, Any]) -> Any:
 
 def changed(previous: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
     return bool(material(previous) != material(new))
+
+
+def _spread(key: ServiceKey) -> float:
+    """A fixed number in [0, 1) for ``key`` (stable across restarts and processes)."""
+    digest = hashlib.blake2b(f"{key.namespace}/{key.name}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big") / 2**32
 
 
 def status_path(key: ServiceKey) -> str:
@@ -81,7 +97,7 @@ class StatusWriter:
         Compared with what was last written, not with what the caller holds between writes: other layers
         merge their parts into that one, so a change of theirs alone (an alert firing) would look like none."""
         last = self._written.get(key) or _Written({}, 0.0)
-        due = now - last.at >= self.heartbeat_seconds
+        due = now - last.at >= self.heartbeat_seconds * (1.0 + HEARTBEAT_SPREAD * _spread(key))
         if not force and not due and not changed(last.status, status):
             return False
         await self.api.patch(status_path(key), {"status": dict(status)})

@@ -63,6 +63,12 @@ def test_only_timestamps_changing_is_not_a_change() -> None:
     assert not changed(a, b)
     obs3 = Observation(at=30.0, source="scrape", request_rate=Sample(9.0, 30.0))
     c = build_status(Seen(_entry(), _workload(2), observation=obs3), b, now=30.0)
-    assert changed(b, c) and c["metrics"]["rps"] == 9.0
+    # a new measured value is carried in status but written with the next material change or the
+    # heartbeat: a fleet whose readings move every tick would otherwise rewrite every status every tick
+    assert not changed(b, c) and c["metrics"]["rps"] == 9.0
     metrics = find_condition(c["conditions"], "MetricsAvailable")
     assert metrics is not None and metrics["status"] == "True"
+    d = build_status(Seen(_entry(), _workload(3), observation=obs3), c, now=40.0)
+    assert changed(c, d)  # what a reader acts on (here the replicas) is a change
+    down = build_status(Seen(_entry(), _workload(0), observation=obs3), d, now=50.0)
+    assert changed(d, down)  # and so is a condition turning (Ready goes False)

@@ -74,7 +74,7 @@ async def test_end_of_tick_writes_material_changes_the_heartbeat_and_forced_writ
     assert await writer.end_of_tick(KEY, {**first, "replicas": 3}, now=20.0)
     assert not await writer.end_of_tick(KEY, {**first, "replicas": 3}, now=30.0)
     assert await writer.end_of_tick(KEY, {**first, "replicas": 3}, now=30.0, force=True)
-    assert await writer.end_of_tick(KEY, {**first, "replicas": 3}, now=90.0)  # the heartbeat
+    assert await writer.end_of_tick(KEY, {**first, "replicas": 3}, now=120.0)  # the heartbeat, spread by service
     assert [body["status"]["replicas"] for _, body in api.patches] == [3, 3, 3]
 
 
