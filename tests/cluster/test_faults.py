@@ -17,7 +17,7 @@ from typing import Any
 
 import kubernetes
 
-from governor.actuate.overrides import model_container
+from governor.actuate.swap.overrides import model_container
 from governor.actuate.writes import set_model_container
 from governor.demo.client import wait_for
 from governor.kube.client import KubernetesApi, api_path

@@ -1,7 +1,7 @@
 """Triton model-control endpoints on the loopback IPs KWOK gives real pods, for in-place swaps.
 
 The real ``governor run`` reaches a pod's model server at ``http://<status.podIP>:<port>``
-(``governor.actuate.inplace.PodIPEndpoints``). ``PodModelControl`` watches one namespace of the
+(``governor.actuate.swap.inplace.PodIPEndpoints``). ``PodModelControl`` watches one namespace of the
 real control plane (a plain list every ``INTERVAL`` seconds) and, for every pod of a service
 (``governor.dev/service``) that has an IP and is not terminating, serves that pod's simulated
 Triton (``SimulatedModelServers.bind``) on ``<podIP>:<port>``; a pod that goes away stops being

@@ -15,12 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from governor.actuate.inplace import HttpInPlaceClient, InPlaceClient, InPlaceTarget, PodEndpoints, PodIPEndpoints
-from governor.actuate.overrides import ContainerNotFound
-from governor.actuate.rollout import adopt_batch, choose_strategy, rollout_view
 from governor.actuate.scaling import ManualScale, hold_seconds, plan_scale, would_do
-from governor.actuate.selectors import UnsupportedSelector, label_selector
-from governor.actuate.swap import (
+from governor.actuate.swap.driver import SwapContext, SwapDriver
+from governor.actuate.swap.inplace import HttpInPlaceClient, InPlaceClient, InPlaceTarget, PodEndpoints, PodIPEndpoints
+from governor.actuate.swap.journal import (
     Note,
     QuarantineEntry,
     SwapPhase,
@@ -31,7 +29,9 @@ from governor.actuate.swap import (
     parse_quarantine,
     quarantined,
 )
-from governor.actuate.swapdriver import SwapContext, SwapDriver
+from governor.actuate.swap.overrides import ContainerNotFound
+from governor.actuate.swap.rollout import adopt_batch, choose_strategy, rollout_view
+from governor.actuate.swap.selectors import UnsupportedSelector, label_selector
 from governor.actuate.workloads import WorkloadState, scale, workload_path
 from governor.kube.client import KubeApi
 from governor.kube.retries import retry_conflicts

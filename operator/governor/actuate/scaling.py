@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from governor.actuate.swap import Note
+from governor.actuate.swap.journal import Note
 from governor.model import Decision, Precision, ServiceSpec
 from governor.model.times import iso, parse_iso
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from governor.actuate.overrides import container_matches, model_container, with_container
-from governor.actuate.selectors import label_selector, pod_labels, selects
+from governor.actuate.swap.overrides import container_matches, model_container, with_container
+from governor.actuate.swap.selectors import label_selector, pod_labels, selects
 from governor.kube.client import ApiError, KubeApi, api_path
 from governor.kube.retries import retry_conflicts
 

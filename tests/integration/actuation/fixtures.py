@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from governor.actuate.actuator import Actuator
-from governor.actuate.inplace import HttpInPlaceClient
+from governor.actuate.swap.inplace import HttpInPlaceClient
 from governor.kube.client import KubernetesApi
 from tests.integration.actuation.rig import NS, Rig
 from tests.support.deployment_controller import DeploymentController

@@ -20,7 +20,7 @@ import pytest
 from aiohttp import web
 
 from governor.actuate.actuator import ActuationResult, Actuator
-from governor.actuate.inplace import HttpInPlaceClient, InPlaceError, InPlaceTarget
+from governor.actuate.swap.inplace import HttpInPlaceClient, InPlaceError, InPlaceTarget
 from governor.kube.client import ApiError, KubeApi
 from governor.model import InPlaceProtocol, Precision
 from tests.integration.actuation.rig import NS, VARIANTS, Rig, service_body

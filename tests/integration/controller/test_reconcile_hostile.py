@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from governor.actuate.actuator import Actuator
-from governor.actuate.inplace import InPlaceTarget
+from governor.actuate.swap.inplace import InPlaceTarget
 from governor.actuate.workloads import read_deployments
 from governor.controller import events
 from governor.controller.app import entry_from_body

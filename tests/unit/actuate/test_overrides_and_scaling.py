@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from governor.actuate.overrides import (
+from governor.actuate.scaling import ManualScale, hold_seconds, plan_scale
+from governor.actuate.swap.overrides import (
     ContainerNotFound,
     apply_variant,
     container_matches,
     model_container_index,
     with_container,
 )
-from governor.actuate.scaling import ManualScale, hold_seconds, plan_scale
 from governor.model import Decision, Precision, ScaleDirection, ServiceSpec, Variant
 from governor.model.parse import parse_service
 

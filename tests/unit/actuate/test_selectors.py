@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from governor.actuate.selectors import UnsupportedSelector, label_selector, selects
+from governor.actuate.swap.selectors import UnsupportedSelector, label_selector, selects
 
 APP = {"matchLabels": {"app": "chat"}}
 EXPRESSIONS = {

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from governor.actuate.actuator import safe_batch
-from governor.actuate.rollout import RolloutView, adopt_batch, cancel_step, cancellable, pods_out, rolling_forward
-from governor.actuate.swap import ActionKind, SwapPhase, SwapRecord, SwapStrategy, rolling_update_for
+from governor.actuate.swap.journal import ActionKind, SwapPhase, SwapRecord, SwapStrategy, rolling_update_for
+from governor.actuate.swap.rollout import RolloutView, adopt_batch, cancel_step, cancellable, pods_out, rolling_forward
 from governor.model import Precision
 
 OLD = {"name": "server", "image": "server:bf16"}

@@ -6,9 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from governor.actuate.inplace_plan import PodView, batch_size, in_place_step, record_results, reverting_actions
-from governor.actuate.rollout import RolloutView, choose_strategy, rolling_back, rolling_forward
-from governor.actuate.swap import (
+from governor.actuate.swap.inplace_plan import PodView, batch_size, in_place_step, record_results, reverting_actions
+from governor.actuate.swap.journal import (
     SURGE_ROLLING_UPDATE,
     ActionKind,
     QuarantineEntry,
@@ -18,6 +17,7 @@ from governor.actuate.swap import (
     parse_quarantine,
     quarantined,
 )
+from governor.actuate.swap.rollout import RolloutView, choose_strategy, rolling_back, rolling_forward
 from governor.model import Precision
 
 OLD = {"name": "server", "image": "server:bf16"}

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from governor.actuate.swap import Action, ActionKind, Step, SwapPhase, SwapRecord, fail
+from governor.actuate.swap.journal import Action, ActionKind, Step, SwapPhase, SwapRecord, fail
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from governor.actuate.overrides import container_matches, model_container
-from governor.actuate.swap import (
+from governor.actuate.swap.journal import (
     Action,
     ActionKind,
     Note,
@@ -29,6 +28,7 @@ from governor.actuate.swap import (
     finish_succeeded,
     rolling_update_for,
 )
+from governor.actuate.swap.overrides import container_matches, model_container
 
 
 @dataclass(frozen=True)

@@ -15,18 +15,15 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
-from governor.actuate.inplace import InPlaceClient, InPlaceError, InPlaceTarget, PodEndpoints
-from governor.actuate.inplace_plan import (
+from governor.actuate.swap.inplace import InPlaceClient, InPlaceError, InPlaceTarget, PodEndpoints
+from governor.actuate.swap.inplace_plan import (
     batch_size,
     in_place_step,
     pod_view,
     record_results,
     reverting_actions,
 )
-from governor.actuate.overrides import ContainerNotFound, apply_variant, model_container
-from governor.actuate.rollout import cancel_step, cancellable, rolling_back, rolling_forward, rollout_view
-from governor.actuate.selectors import UnsupportedSelector
-from governor.actuate.swap import (
+from governor.actuate.swap.journal import (
     Action,
     ActionKind,
     Note,
@@ -37,6 +34,9 @@ from governor.actuate.swap import (
     fail,
     finish_failed,
 )
+from governor.actuate.swap.overrides import ContainerNotFound, apply_variant, model_container
+from governor.actuate.swap.rollout import cancel_step, cancellable, rolling_back, rolling_forward, rollout_view
+from governor.actuate.swap.selectors import UnsupportedSelector
 from governor.actuate.writes import delete_pod, list_pods, set_model_container, set_rolling_update
 from governor.kube.client import ApiError, KubeApi
 from governor.model import Precision, ServiceSpec, Variant
