@@ -76,9 +76,12 @@ class AlertEvaluation:
 
 
 class AlertEngine:
-    def __init__(self, receivers: ReceiverCatalog, notifier: NotificationSink | None = None) -> None:
+    def __init__(
+        self, receivers: ReceiverCatalog, notifier: NotificationSink | None = None, stale_seconds: float = 60.0
+    ) -> None:
         self.receivers = receivers
         self.notifier = notifier
+        self.stale_seconds = stale_seconds  # GOVERNOR_METRICS_STALE_SECONDS, unless the rules override it
         self._histories: dict[ServiceKey, BudgetHistory] = {}
         self._token_histories: dict[tuple[ServiceKey, str], BudgetHistory] = {}
         self._fingerprints: dict[ServiceKey, set[str]] = {}
@@ -126,7 +129,7 @@ class AlertEngine:
         for token_history in tokens.values():
             token_history.record(observation)
         context = context or AlertContext()
-        inputs = RuleInput(spec, observation, decision, context, history, config.rules, now, tokens)
+        inputs = RuleInput(spec, observation, decision, context, history, config.rules, now, tokens, self.stale_seconds)
         conditions = with_links(evaluate_rules(inputs), config.links)
         prior = from_status(prior_status)
         acks = {r.fingerprint: self.notifier.acknowledged(r.fingerprint) for r in prior} if self.notifier else {}

@@ -26,7 +26,9 @@ class RuleSettings:
     at_capacity_for: float = 300.0
     precision_degraded_for: float = 3600.0
     metrics_unavailable_for: float = 300.0
-    metrics_stale_seconds: float = 120.0
+    # None: the operator's one staleness setting (GOVERNOR_METRICS_STALE_SECONDS), as the metrics
+    # layer and the decision engine use; a value here overrides it for the alert rules only.
+    metrics_stale_seconds: float | None = None
     burn_rate_for: float = 0.0
     rollout_failed_for: float = 0.0
 
@@ -49,6 +51,7 @@ class RuleInput:
     settings: RuleSettings
     now: float
     token_histories: Mapping[str, BudgetHistory] = field(default_factory=dict)  # per declared TTFT/ITL objective
+    stale_seconds: float = 60.0  # the operator's staleness setting (used when the rules set none)
 
 
 DEFAULT_SEVERITY: Mapping[str, Severity] = {
@@ -169,7 +172,8 @@ def _at_max(inp: RuleInput) -> bool:
 
 
 def _fresh(inp: RuleInput, name: str) -> float | None:
-    return inp.observation.fresh(name, inp.settings.metrics_stale_seconds, inp.now)
+    limit = inp.settings.metrics_stale_seconds
+    return inp.observation.fresh(name, inp.stale_seconds if limit is None else limit, inp.now)
 
 
 def _breaching(inp: RuleInput) -> tuple[bool, str]:

@@ -68,7 +68,8 @@ def build_controller(
     parts = list(background)
     if hook is None:
         reader = receivers if receivers is not None else KubeConfigReader(api)
-        hook, notifier = build_alerting(reader, settings.alerting, metrics.registry)
+        stale = settings.prometheus.stale_seconds
+        hook, notifier = build_alerting(reader, settings.alerting, metrics.registry, stale)
         parts.append(notifier)
     parts.append(SourceCloser(metrics_source))
     return Controller(

@@ -65,11 +65,12 @@ class KubeConfigReader:
 
 
 def build_alerting(
-    reader: ConfigReader, settings: AlertingSettings, metrics_registry: CollectorRegistry
+    reader: ConfigReader, settings: AlertingSettings, metrics_registry: CollectorRegistry, stale_seconds: float = 60.0
 ) -> tuple[AlertingHook, Notifier]:
     """The alerting hook for the control loop and the notifier whose lifecycle the controller runs, with the
     receivers ``reader`` gives (``KubeConfigReader`` under governor run); the notifier's delivery metrics go on
     ``metrics_registry`` (the one the operator serves on /metrics)."""
     registry = ReceiverRegistry(reader, settings.receivers_namespace, settings.receivers_configmap)
     notifier = Notifier(registry, queue_limit=settings.queue_limit, registry=metrics_registry)
-    return AlertingHook(AlertEngine(registry, notifier), registry), notifier
+    engine = AlertEngine(registry, notifier, stale_seconds=stale_seconds)  # the one staleness setting
+    return AlertingHook(engine, registry), notifier

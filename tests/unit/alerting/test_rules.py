@@ -156,3 +156,16 @@ def test_every_condition_names_its_service() -> None:
     for cond in run().values():
         assert cond.labels["namespace"] == "ml" and cond.labels["service"] == "chat"
         assert cond.labels["severity"] == cond.severity.value
+
+
+def test_metrics_staleness_follows_the_operators_setting_unless_the_rules_override_it() -> None:
+    aged = observation(NOW - 90)  # 90 s old: stale at 60 s, fresh at 120 s
+
+    def unavailable(stale_seconds: float, override: float | None = None) -> bool:
+        rules = RuleSettings(metrics_stale_seconds=override)
+        inp = RuleInput(spec(), aged, decision(NOW), AlertContext(), BudgetHistory(), rules, NOW, {}, stale_seconds)
+        return {c.rule: c for c in evaluate_rules(inp)}["MetricsUnavailable"].active
+
+    assert unavailable(stale_seconds=60.0)  # GOVERNOR_METRICS_STALE_SECONDS 60 s: the data is stale
+    assert not unavailable(stale_seconds=120.0)
+    assert not unavailable(stale_seconds=60.0, override=120.0)  # rules.metrics_stale_seconds in the ConfigMap
