@@ -1,7 +1,7 @@
 """Governor's decision engine: pure functions of (spec, observation, state, now).
 
-``decide`` decides one service; ``decide_many`` decides many at once with the Erlang C
-searches vectorised in numpy. ``PolicyState`` is what the engine remembers between ticks
+``decide`` decides one service; ``decide_many`` decides many in one call (the same path, with
+the garbage collector paused). ``PolicyState`` is what the engine remembers between ticks
 (JSON-safe, persisted in the CR status). See docs/policy.md for the model and its knobs.
 """
 

@@ -4,7 +4,7 @@ Each service runs the scalar path (read signals, one Erlang C search that stops 
 first count meeting the SLO, ladder, behaviour, reasons). An earlier version vectorised the
 search with numpy per chunk of services; the search is only a few µs per service, and
 building the arrays, converting results back and keeping a chunk's intermediates alive cost
-more than it saved (``queueing.replicas_for_latency_many`` stays for offline sweeps).
+more than it saved, so the vectorised form is gone.
 
 What the batch adds is that the cyclic garbage collector is paused for the call: a decision
 allocates a dozen small objects that live on as results, and with ten thousand services the

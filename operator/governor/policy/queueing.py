@@ -8,20 +8,11 @@ delay probability. Its response time is ``T = W + S`` with ``S`` exponential of 
 ``service_time`` (measured by Little's law; ``1/mu`` when unknown), whose tail has a closed
 form. When ``S`` alone would breach the SLO, no replica count helps and the criterion
 falls back to the waiting budget ``P(W > max(L - s, 0)) <= 1 - q``.
-
-Scalar functions use ``math``; ``replicas_for_latency_many`` runs the same recurrence over
-numpy arrays for many services at once and gives the same integers.
 """
 
 from __future__ import annotations
 
 import math
-
-import numpy as np
-from numpy.typing import NDArray
-
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.int64]
 
 
 def erlang_b(servers: int, load: float) -> float:
@@ -115,74 +106,3 @@ def replicas_for_latency(
         if tail <= allowed:
             return n
     return limit
-
-
-def replicas_for_latency_many(
-    arrival: FloatArray,
-    service_rate: FloatArray,
-    service_time: FloatArray,
-    latency: FloatArray,
-    quantile: FloatArray,
-    limit: IntArray,
-    burst: FloatArray | None = None,
-) -> IntArray:
-    """``replicas_for_latency`` element-wise over arrays (same recurrence, vectorised over services).
-
-    Each step works only on the services still searching, so a few large fleets do not make
-    every service pay for their long search.
-    """
-    result = np.where(arrival <= 0.0, 0, limit).astype(np.int64)
-    idx = np.flatnonzero(arrival > 0.0)
-    if idx.size == 0:
-        return result
-    lam = arrival[idx]
-    rate = service_rate[idx]
-    load = lam / rate
-    allowed = 1.0 - quantile[idx]
-    nu = 1.0 / service_time[idx]
-    t = latency[idx]
-    attainable = np.exp(-t * nu) <= allowed
-    budget = np.maximum(t - service_time[idx], 0.0)
-    lim = limit[idx]
-    stretch = np.ones(idx.size) if burst is None else burst[idx]
-    blocking = np.ones(idx.size)
-    pending = np.ones(idx.size, dtype=bool)
-    n = 0
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        while idx.size:
-            n += 1
-            blocking = load * blocking / (n + load * blocking)
-            stable = pending & (n > load)
-            if stable.any():
-                delay = n * blocking / (n - load * (1.0 - blocking))
-                tail = _response_tail_many(delay, (n * rate - lam) / stretch, nu, t, attainable, budget)
-                met = stable & (tail <= allowed)
-                result[idx[met]] = n
-                pending &= ~met
-            pending &= lim > n
-            if pending.sum() < 0.7 * pending.size:
-                idx, lim = idx[pending], lim[pending]
-                lam, rate, load, allowed, nu, t, budget, blocking, stretch = (
-                    x[pending] for x in (lam, rate, load, allowed, nu, t, budget, blocking, stretch)
-                )
-                attainable = attainable[pending]
-                pending = np.ones(idx.size, dtype=bool)
-    return result
-
-
-def _response_tail_many(
-    delay: FloatArray,
-    theta: FloatArray,
-    nu: FloatArray,
-    t: FloatArray,
-    attainable: NDArray[np.bool_],
-    budget: FloatArray,
-) -> FloatArray:
-    service_tail = np.exp(-nu * t)
-    close = np.abs(theta - nu) < 1e-9 * np.maximum(theta, nu)
-    safe = np.where(close, 1.0, theta - nu)
-    both = np.where(close, (1.0 + nu * t) * service_tail, (theta * service_tail - nu * np.exp(-theta * t)) / safe)
-    full = (1.0 - delay) * service_tail + delay * both
-    wait_only = delay * np.exp(-theta * budget)
-    result: FloatArray = np.where(attainable, full, wait_only)
-    return result

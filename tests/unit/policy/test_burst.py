@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from governor.model.spec import Precision
 from governor.policy import PolicyState, decide
 from governor.policy.config import DEFAULT_CONFIG
-from governor.policy.queueing import burst_factor, replicas_for_latency, replicas_for_latency_many
+from governor.policy.queueing import burst_factor, replicas_for_latency
 from tests.unit.policy.helpers import MU, SERVICE_S, service, world
 
 LATENCY_S = 8.0
@@ -42,24 +41,6 @@ def test_burstier_arrivals_never_need_fewer_replicas(arrival: float, a: float, b
 
 def test_bursty_arrivals_need_more_replicas_than_poisson() -> None:
     assert _need(60.0, burst_factor(16.0)) > _need(60.0, burst_factor(1.0))
-
-
-@settings(max_examples=40)
-@given(st.lists(st.tuples(st.floats(0.1, 200.0), st.floats(1.0, 25.0)), min_size=1, max_size=15))
-def test_array_form_with_burst_matches_scalar(rows: list[tuple[float, float]]) -> None:
-    arrival = np.array([r[0] for r in rows])
-    burst = np.array([burst_factor(r[1]) for r in rows])
-    n = len(rows)
-    got = replicas_for_latency_many(
-        arrival,
-        np.full(n, MU),
-        np.full(n, SERVICE_S),
-        np.full(n, LATENCY_S),
-        np.full(n, QUANTILE),
-        np.full(n, 400, dtype=np.int64),
-        burst,
-    )
-    assert got.tolist() == [_need(a, float(k)) for a, k in zip(arrival, burst, strict=True)]
 
 
 def _learn(rates: list[float]) -> PolicyState:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from governor.policy.queueing import (
@@ -15,7 +14,6 @@ from governor.policy.queueing import (
     prob_response_exceeds,
     prob_wait_exceeds,
     replicas_for_latency,
-    replicas_for_latency_many,
 )
 
 
@@ -91,21 +89,6 @@ def test_unattainable_slo_falls_back_to_the_waiting_budget() -> None:
 def test_limit_when_nothing_meets_it() -> None:
     assert replicas_for_latency(1000.0, 1.0, 1.0, 2.0, 0.99, 16) == 16
     assert replicas_for_latency(0.0, 1.0, 1.0, 2.0, 0.99, 16) == 0
-
-
-queries = st.tuples(
-    st.floats(0.0, 500.0), st.floats(0.5, 50.0), st.floats(0.01, 10.0), st.floats(0.05, 20.0),
-    st.sampled_from([0.9, 0.95, 0.99, 0.999]), st.integers(1, 200),
-)  # fmt: skip
-
-
-@settings(max_examples=60)
-@given(st.lists(queries, min_size=1, max_size=20))
-def test_array_form_matches_scalar(rows: list[tuple[float, float, float, float, float, int]]) -> None:
-    cols = list(zip(*rows, strict=True))
-    f = [np.array(c, dtype=np.float64) for c in cols[:5]]
-    got = replicas_for_latency_many(f[0], f[1], f[2], f[3], f[4], np.array(cols[5], dtype=np.int64))
-    assert got.tolist() == [replicas_for_latency(*row) for row in rows]
 
 
 @given(st.floats(0.1, 300.0), st.floats(0.1, 300.0))
