@@ -241,10 +241,7 @@ class _Run:
         busy = np.where(batch > 0, 1.0, idle_busy)
         new_first = self.prefill_all(k, t, prefilled)
         self.decode(k, t, steps)
-        decoding = batch > 0
-        tokens = (batch * steps)[decoding]
-        if tokens.size:
-            self.telemetry.steps[k] = (dt / steps[decoding], tokens)
+        tokens = (batch * steps)[batch > 0]
         self.telemetry.generated[k] += float(tokens.sum()) + new_first
         self._gauges(k, busy, kv)
 

@@ -13,7 +13,7 @@ it produced) and per request the events (first token, finish). Every ``scrape_s`
   ``vllm:request_time_per_output_token_seconds`` gives it; that is what the ITL objective
   judges. ``itl_attainment`` is the share of those requests within ``spec.slo.itl.ms``. (The
   per-token interval, ``vllm:inter_token_latency_seconds``, also counts the few steps that carry
-  a prefill chunk and reads far higher at its P90; ``token_itl_quantile`` gives it.)
+  a prefill chunk and reads far higher at its P90; it is not simulated.)
 * ``goodput_attainment``: share of requests finished in the window meeting every declared
   objective; ``slo_attainment`` and the latency quantiles: end-to-end request latency;
 * ``queue_wait_ms``: mean wait before a request's prefill started, over those started in the window;
@@ -33,17 +33,6 @@ import numpy as np
 
 from governor.model.observation import Observation, Sample
 from governor.model.spec import ServiceSpec
-
-
-def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float | None:
-    """The ``q`` quantile of ``values`` each counted ``weights`` times; None without weight."""
-    total = float(weights.sum())
-    if values.size == 0 or total <= 0:
-        return None
-    order = np.argsort(values)
-    cumulative = np.cumsum(weights[order])
-    index = int(np.searchsorted(cumulative, q * total, side="left"))
-    return float(values[order[min(index, values.size - 1)]])
 
 
 class TokenTelemetry:
@@ -68,7 +57,6 @@ class TokenTelemetry:
         self.generated = np.zeros(ticks)
         self.wait_sum = np.zeros(ticks)
         self.wait_count = np.zeros(ticks)
-        self.steps: list[tuple[np.ndarray, np.ndarray] | None] = [None] * ticks  # (step s, tokens)
         self.first: tuple[list[int], list[float]] = ([], [])  # (tick, ttft s)
         # Finished requests: tick, then latency s, tpot s and 1.0/0.0 for ttft ok, itl ok, good.
         self.finished_tick: list[int] = []
@@ -152,13 +140,3 @@ class TokenTelemetry:
         if limit_s is None:  # no TTFT objective: the finished requests' flags (all true)
             return float(np.mean(finished_ok)) if finished_ok else None
         return float(np.mean(np.array(ttft) <= limit_s)) if ttft else None
-
-    def token_itl_quantile(self, lo: int, tick: int, q: float) -> float | None:
-        """The per-token inter-token latency quantile (ms) over ticks ``lo..tick``, each token once."""
-        parts = [p for p in self.steps[lo : tick + 1] if p is not None]
-        if not parts:
-            return None
-        steps = np.concatenate([p[0] for p in parts])
-        tokens = np.concatenate([p[1] for p in parts])
-        value = weighted_quantile(steps, tokens, q)
-        return None if value is None else value * 1000.0
