@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import multiprocessing
 import os
 import statistics
 import sys
@@ -23,6 +22,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from cells import run_cells, seed_list
 from governor.sim.matrix import (
     ABLATIONS,
     BOUNDS,
@@ -30,7 +30,6 @@ from governor.sim.matrix import (
     TRACE_RATES,
     TRACE_SCENARIOS,
     Cell,
-    CellKey,
     Verdict,
     clairvoyant_gap,
     matrix_cells,
@@ -40,15 +39,6 @@ from governor.sim.matrix import judge as judge_cells
 
 QUICK_SEEDS = (0, 1, 2)
 QUICK_RATES = (40.0,)
-
-
-def seed_list(text: str) -> list[int]:
-    """``0-9`` or ``0,3,5`` (or both: ``0-2,7``)."""
-    seeds: list[int] = []
-    for part in text.split(","):
-        lo, _, hi = part.strip().partition("-")
-        seeds += list(range(int(lo), int(hi) + 1)) if hi else [int(lo)]
-    return seeds
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -68,30 +58,6 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         args.seeds = list(QUICK_SEEDS) if args.quick else list(range(10))
     args.rates = QUICK_RATES if args.quick else TRACE_RATES
     return args
-
-
-def run_cells(keys: list[CellKey], jobs: int) -> list[Cell]:
-    """Every cell, on ``jobs`` processes; progress on stderr."""
-    started = time.monotonic()
-    live = sys.stderr.isatty()
-    cells: list[Cell] = []
-
-    def progress() -> None:
-        text = f"cells {len(cells)}/{len(keys)} done, {time.monotonic() - started:.0f} s elapsed"
-        print(f"\r{text}" if live else text, end="" if live else "\n", file=sys.stderr, flush=True)
-
-    if jobs <= 1:
-        for key in keys:
-            cells.append(run_cell(key))
-            progress()
-    else:
-        with multiprocessing.Pool(jobs) as pool:
-            for cell in pool.imap_unordered(run_cell, keys):
-                cells.append(cell)
-                progress()
-    if live:
-        print(file=sys.stderr)
-    return sorted(cells, key=lambda c: c.key.sort_key())
 
 
 def _times(value: float) -> str:
@@ -195,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     keys = matrix_cells(args.seeds, args.scenarios, args.rates)
     print(f"{len(keys)} cells on {args.jobs} processes", file=sys.stderr)
-    cells = run_cells(keys, args.jobs)
+    cells = run_cells(run_cell, keys, args.jobs, lambda c: c.key.sort_key())
     for cell in cells:
         print_cell(cell)
     verdicts = judge_cells(cells)

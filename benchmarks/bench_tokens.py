@@ -15,18 +15,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from cells import run_cells, seed_list
 from governor.sim.tokens.matrix import (
     TRACE_SEEDS,
     RampRow,
     TokenCell,
-    TokenCellKey,
     TokenVerdict,
     judge_tokens,
     ramp_rows,
@@ -57,15 +56,6 @@ def shift_verdict() -> TokenVerdict:
     return TokenVerdict(promise, not failing, len(runs) - len(failing), len(runs), tuple(failing))
 
 
-def seed_list(text: str) -> list[int]:
-    """``0-9`` or ``0,3,5`` (or both: ``0-2,7``)."""
-    seeds: list[int] = []
-    for part in text.split(","):
-        lo, _, hi = part.strip().partition("-")
-        seeds += list(range(int(lo), int(hi) + 1)) if hi else [int(lo)]
-    return seeds
-
-
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--seeds", type=seed_list, default=list(range(10)), help="seeds of the ramp (0-9)")
@@ -74,26 +64,6 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes (default: CPU count)")
     parser.add_argument("--json", type=Path, metavar="OUT", help="also write every cell and verdict as JSON")
     return parser.parse_args(argv)
-
-
-def run_cells(keys: list[TokenCellKey], jobs: int) -> list[TokenCell]:
-    started = time.monotonic()
-    cells: list[TokenCell] = []
-
-    def progress(cell: TokenCell) -> None:
-        elapsed = time.monotonic() - started
-        print(f"cells {len(cells)}/{len(keys)} done ({cell.key.label()}), {elapsed:.0f} s elapsed", file=sys.stderr)
-
-    if jobs <= 1:
-        for key in keys:
-            cells.append(run_token_cell(key))
-            progress(cells[-1])
-    else:
-        with multiprocessing.Pool(jobs) as pool:
-            for cell in pool.imap_unordered(run_token_cell, keys):
-                cells.append(cell)
-                progress(cell)
-    return sorted(cells, key=lambda c: c.key.sort_key())
 
 
 def print_cell(cell: TokenCell) -> None:
@@ -153,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     keys = token_cells(args.seeds, args.trace_seeds, traces=not args.ramp_only)
     print(f"{len(keys)} cells on {args.jobs} processes", file=sys.stderr)
-    cells = run_cells(keys, args.jobs)
+    cells = run_cells(run_token_cell, keys, args.jobs, lambda c: c.key.sort_key(), label=lambda c: c.key.label())
     for cell in cells:
         print_cell(cell)
     print_ramp(ramp_rows(cells), sum(1 for c in cells if c.key.scenario == "llmd-staged-ramp"))

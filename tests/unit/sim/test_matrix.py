@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -218,6 +219,8 @@ def test_one_real_cell_runs_every_named_policy_on_the_same_arrivals() -> None:
 
 def _bench_script() -> ModuleType:
     path = Path(__file__).resolve().parents[3] / "benchmarks" / "bench_matrix.py"
+    if str(path.parent) not in sys.path:  # as when run as a script: its helpers (cells.py) sit beside it
+        sys.path.insert(0, str(path.parent))
     spec = importlib.util.spec_from_file_location("bench_matrix", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
