@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from governor.model.spec import Precision
+from governor.model.spec import Precision, ServiceSpec
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,16 @@ class FleetConfig:
     in_place_s: float = 20.0
     in_place_share: float = 0.25
     surge_share: float = 0.25
+
+    @classmethod
+    def of(cls, spec: ServiceSpec, in_place_s: float) -> FleetConfig:
+        """The fleet a service's spec describes: its start-up, bounds and in-place share."""
+        return cls(
+            startup_s=spec.startup_seconds,
+            max_replicas=spec.max_replicas,
+            in_place_s=in_place_s,
+            in_place_share=spec.precision.in_place_max_unavailable,
+        )
 
 
 @dataclass

@@ -60,12 +60,7 @@ class Scenario:
         return max(self.spec.min_replicas, min(self.spec.max_replicas, needed))
 
     def fleet_config(self) -> FleetConfig:
-        return FleetConfig(
-            startup_s=self.spec.startup_seconds,
-            max_replicas=self.spec.max_replicas,
-            in_place_s=self.in_place_s,
-            in_place_share=self.spec.precision.in_place_max_unavailable,
-        )
+        return FleetConfig.of(self.spec, self.in_place_s)
 
     def telemetry_config(self) -> TelemetryConfig:
         return TelemetryConfig(self.scrape_s, self.rate_window_s, self.slo_latency_s)

@@ -105,12 +105,7 @@ class TokenScenario:
         return out
 
     def fleet_config(self) -> FleetConfig:
-        return FleetConfig(
-            startup_s=self.spec.startup_seconds,
-            max_replicas=self.spec.max_replicas,
-            in_place_s=self.in_place_s,
-            in_place_share=self.spec.precision.in_place_max_unavailable,
-        )
+        return FleetConfig.of(self.spec, self.in_place_s)
 
     def arrivals(self) -> Arrivals:
         """The measured run as per-second counts (for plots and the request-level helpers)."""
