@@ -21,10 +21,11 @@ from governor.policy.config import DEFAULT_CONFIG, PolicyConfig
 from governor.policy.reasons import Outcome
 from governor.policy.reasons import reasons as _reasons
 from governor.policy.replicas import (
+    judges_latency,
+    largest_need,
     latency_query,
     replicas_for_concurrency,
     replicas_for_gpu,
-    slo_need,
     solve,
     token_need,
 )
@@ -42,15 +43,18 @@ def decide(
     view, updates = read(spec, observation, state, now, cfg)
     plan_tp = _planning_throughput(spec, state.precision, state.target_precision)
     # the ladder asks whether maxReplicas carries the objectives, without the planning headroom
-    need_plan = slo_need(spec, view, plan_tp, cfg, planning=False)
-    choice = ladder.choose(spec, state, view, need_plan, now, cfg)
+    token_hard = token_need(spec, view, plan_tp, cfg, planning=False)
+    request_plan = solve(latency_query(spec, view, plan_tp, cfg)) if judges_latency(spec, token_hard) else None
+    choice = ladder.choose(spec, state, view, largest_need(spec, request_plan, token_hard), now, cfg)
     size_tp = plan_tp
     chosen_tp = relative_throughput(spec, choice.precision)
     if choice.new_swap and chosen_tp < plan_tp:  # a step up: size for the slower precision now
         size_tp = chosen_tp
-    recs = _recommendations(
-        spec, view, solve(latency_query(spec, view, size_tp, cfg)), token_need(spec, view, size_tp, cfg)
-    )
+    token = token_need(spec, view, size_tp, cfg)
+    request = request_plan
+    if size_tp != plan_tp and judges_latency(spec, token):
+        request = solve(latency_query(spec, view, size_tp, cfg))
+    recs = _recommendations(spec, view, request, token)
     if choice.prepare_replicas is not None:
         recs["step-up"] = choice.prepare_replicas
     counting = _counting(spec, view, recs, cfg)
@@ -99,8 +103,6 @@ def _recommendations(
     spec: ServiceSpec, view: View, latency_need: int | None, token: TokenNeed | None
 ) -> dict[str, int]:
     recs: dict[str, int] = token.as_recommendations() if token is not None else {}
-    if token is not None and not spec.slo.latency_declared:
-        latency_need = None  # only the token objectives are judged
     for name, value in (
         ("latency", latency_need),
         ("gpu", replicas_for_gpu(spec, view)),

@@ -74,9 +74,20 @@ def slo_need(spec: ServiceSpec, view: View, throughput: float, cfg: PolicyConfig
     nothing yet to size with.
     """
     token = token_need(spec, view, throughput, cfg, planning)
+    request = solve(latency_query(spec, view, throughput, cfg)) if judges_latency(spec, token) else None
+    return largest_need(spec, request, token)
+
+
+def judges_latency(spec: ServiceSpec, token: tokens.TokenNeed | None) -> bool:
+    """Whether the request-latency signal counts: ``latencyMs`` is declared, or the token model does not size."""
+    return spec.slo.latency_declared or token is None
+
+
+def largest_need(spec: ServiceSpec, request: int | None, token: tokens.TokenNeed | None) -> int | None:
+    """The largest of the request-latency need (when it counts) and the token objectives' needs."""
     needs = [token.replicas] if token is not None else []
-    if spec.slo.latency_declared or token is None:
-        needs.append(solve(latency_query(spec, view, throughput, cfg)))
+    if judges_latency(spec, token):
+        needs.append(request)
     known = [n for n in needs if n is not None]
     return max(known) if known else None
 
