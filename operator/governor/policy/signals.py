@@ -157,6 +157,7 @@ def _tokens(
     steady = not state.swapping and state.target_precision is None and ready > 0 and ready == state.replicas
     sample_at = obs.prompt_tokens_rate.at if obs.prompt_tokens_rate is not None else None
     new = sample_at is not None and (model.learned_at is None or sample_at > model.learned_at)
+    kv_mean = _fresh(obs.kv_cache_usage_mean, age, now)
     if steady and new and rate > 0.0 and prompt is not None:
         window = tokens.Window(
             rate / ready,
@@ -165,11 +166,11 @@ def _tokens(
             _seconds(_fresh(obs.ttft_ms, age, now)),
             _seconds(_fresh(obs.queue_wait_ms, age, now)),
             running / ready if running is not None else None,
-            _fresh(obs.kv_cache_usage_mean, age, now),
+            kv_mean,
             _fresh(obs.kv_cache_usage_max, age, now),
         )
         model = replace(tokens.learn(model, window, tp, priors, spec, cfg), learned_at=sample_at)
-    kv_known = _fresh(obs.kv_cache_usage_mean, age, now) is not None or model.kv_tokens is not None
+    kv_known = kv_mean is not None or model.kv_tokens is not None
     return TokenView(load, tokens.costs(model, priors), kv_known), model
 
 
