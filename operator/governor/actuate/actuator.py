@@ -1,11 +1,11 @@
 """The actuation façade the control loop calls once per service per tick.
 
 ``Actuator.apply`` turns one ``Decision`` into changes to the service's workload — replicas and
-precision — and reports what it did. It owns a handful of status fields and persists them
-itself, through the ``StatusWriter``'s journal, before acting where order matters (see ``swap``);
-the loop merges ``status_patch`` into the status it keeps, posts ``events`` and sets
-``conditions``. In observe-only mode nothing is written to the workload; status (``wouldScale``)
-and ``WouldScale`` / ``WouldSwapPrecision`` Events say what would have been done.
+precision — and returns an ``ActuationOutcome``: the new actuation part of the status, the Events
+to post, the conditions to set. It starts from the actuation part the caller hands in and keeps
+nothing between calls; where order matters it persists its part through the ``StatusWriter``'s
+journal before acting (see ``swap``). In observe-only mode nothing is written to the workload;
+status (``wouldScale``) and ``WouldScale`` / ``WouldSwapPrecision`` Events say what would have been done.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any
 
 from governor.actuate.scaling import ManualScale, hold_seconds, plan_scale, would_do
 from governor.actuate.swap.driver import SwapContext, SwapDriver
@@ -37,22 +37,11 @@ from governor.kube.client import KubeApi
 from governor.kube.retries import retry_conflicts
 from governor.kube.status import StatusWriter
 from governor.model import Decision, Precision, ServiceSpec, SwapMode
+from governor.model.conditions import SWAP_FAILED, SWAPPING, ConditionUpdate
+from governor.model.status import ActuationStatus
 from governor.model.times import iso
 
 logger = logging.getLogger(__name__)
-
-# Status fields the Actuator owns (it writes them; the loop keeps them in the status it writes).
-OWNED_STATUS_KEYS: Final = (
-    "precision",
-    "swap",
-    "lastSwapTime",
-    "quarantine",
-    "manualScale",
-    "wouldScale",
-    "lastScaleTime",
-)
-SWAPPING: Final = "Swapping"
-SWAP_FAILED: Final = "SwapFailed"
 
 
 @dataclass(frozen=True)
@@ -64,16 +53,8 @@ class ActuationSettings:
 
 
 @dataclass(frozen=True)
-class ConditionUpdate:
-    type: str
-    status: bool
-    reason: str
-    message: str
-
-
-@dataclass(frozen=True)
-class ActuationResult:
-    status_patch: Mapping[str, Any]  # the Actuator's status fields, already persisted: merge into the kept status
+class ActuationOutcome:
+    status: ActuationStatus  # the actuation part of the status after this call (what changed is already journaled)
     events: tuple[tuple[str, str, str], ...]  # (type, reason, message) to post as Events
     conditions: tuple[ConditionUpdate, ...]  # to set with governor.model.conditions.set_condition
     swapping: bool  # a swap is under way: pass to PolicyState.observed(swapping=...)
@@ -86,64 +67,40 @@ def safe_batch(batch: int | None, replicas: int) -> int:
     return max(1, min(batch or 1, replicas - 1))
 
 
-def merge_status(status: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
-    """``status`` with the Actuator's patch merged in (``None`` deletes a key, as a merge patch does)."""
-    merged = dict(status)
-    for key, value in patch.items():
-        if value is None:
-            merged.pop(key, None)
-        else:
-            merged[key] = value
-    return merged
-
-
 @dataclass
 class Actuator:
     api: KubeApi
     http: InPlaceClient = field(default_factory=HttpInPlaceClient)
     settings: ActuationSettings = field(default_factory=ActuationSettings)
     endpoints: PodEndpoints = field(default_factory=PodIPEndpoints)
-    status: StatusWriter | None = None  # None → one over ``api``; its journal persists the owned fields
-    # Write-through cache of the owned status fields, per (uid, namespace, name): the loop may hand in an
-    # older status than the one this Actuator last wrote; the cache wins until the operator restarts.
-    _written: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict, init=False)
+    writer: StatusWriter | None = None  # None → one over ``api``; its journal persists the actuation part
     _driver: SwapDriver = field(init=False)
-    writer: StatusWriter = field(init=False)
+    _journal: StatusWriter = field(init=False)
 
     def __post_init__(self) -> None:
         self._driver = SwapDriver(self.api, self.http, self.endpoints)
-        self.writer = self.status if self.status is not None else StatusWriter(self.api)
-
-    def forget(self, spec: ServiceSpec) -> None:
-        self._written.pop((spec.uid, spec.namespace, spec.name), None)
+        self._journal = self.writer if self.writer is not None else StatusWriter(self.api)
 
     async def apply(
         self,
         spec: ServiceSpec,
         decision: Decision | None,
         workload: WorkloadState | None,
-        actuation_status: Mapping[str, Any] | None,
+        prior: ActuationStatus,
         now: float,
-    ) -> ActuationResult:
-        run = _Run(self, spec, self._known(spec, actuation_status), now)
+    ) -> ActuationOutcome:
+        """Act on ``decision`` from ``prior``, the actuation part of the service's current status."""
+        run = _ServiceActuation(self, spec, prior.to_status(), now)
         if workload is not None:
             run.workload_replicas = workload.replicas
             await run.swap(decision)
             await run.scale(decision, workload)
         await run.flush()
-        return run.result(workload)
-
-    def _known(self, spec: ServiceSpec, status: Mapping[str, Any] | None) -> dict[str, Any]:
-        key = (spec.uid, spec.namespace, spec.name)
-        if key not in self._written:
-            self._written[key] = {
-                k: (status or {}).get(k) for k in OWNED_STATUS_KEYS if (status or {}).get(k) is not None
-            }
-        return self._written[key]
+        return run.outcome(workload)
 
 
-class _Run:
-    """One ``apply`` call: the service's owned status fields, changed in place and written on change."""
+class _ServiceActuation:
+    """One ``apply`` call: the actuation part as JSON (``known``: as persisted), changed and journaled on change."""
 
     def __init__(self, actuator: Actuator, spec: ServiceSpec, known: dict[str, Any], now: float) -> None:
         self.a, self.spec, self.known, self.now = actuator, spec, known, now
@@ -178,7 +135,7 @@ class _Run:
         self.pending.clear()
         if not changes:
             return
-        await self.a.writer.journal(self.spec.key, changes)
+        await self.a._journal.journal(self.spec.key, changes)
         for key, value in changes.items():
             if value is None:
                 self.known.pop(key, None)
@@ -379,7 +336,7 @@ class _Run:
 
     # ---- result ----------------------------------------------------------------------------
 
-    def result(self, workload: WorkloadState | None) -> ActuationResult:
+    def outcome(self, workload: WorkloadState | None) -> ActuationOutcome:
         record = self.record
         swapping = record is not None and record.active
         conditions = [
@@ -398,11 +355,8 @@ class _Run:
             conditions.append(ConditionUpdate(SWAP_FAILED, True, "VariantQuarantined", text))
         else:
             conditions.append(ConditionUpdate(SWAP_FAILED, False, "NoFailedSwap", "no variant is quarantined"))
-        patch = {k: self.known.get(k) for k in OWNED_STATUS_KEYS}
-        if "precision" not in self.known:
-            patch["precision"] = self.precision.value
-        return ActuationResult(
-            status_patch=patch,
+        return ActuationOutcome(
+            status=ActuationStatus.from_status({**self.known, "precision": self.precision.value}),
             events=tuple((n.type, n.reason, n.message) for n in self.notes),
             conditions=tuple(conditions),
             swapping=swapping,

@@ -3,10 +3,10 @@
 The controller's view, per tick::
 
     engine = AlertEngine(registry, notifier)        # once
-    result = engine.evaluate(spec, observation, decision, AlertContext(...),
-                             prior_status=status.get("alerts"), now=now,
-                             prior_budget=status.get("alertBudget"))
-    patch status.alerts = result.status; surface result.problems on the CR
+    await engine.refresh()                          # each tick: re-read receivers when due
+    result = engine.evaluate_part(spec, observation, decision, AlertContext(...),
+                                  status.alerts, now)  # per service, in its reconcile
+    status.alerts = result.part; surface result.problem_lines on the CR
 
 Rules, lifecycle, routing and status are pure; ``loader``, ``senders`` and ``delivery`` do I/O.
 """
@@ -15,7 +15,6 @@ from governor.alerting.budget import BudgetHistory
 from governor.alerting.config import AlertingConfig, ConfigError, ReceiverConfig, ReceiverKind
 from governor.alerting.delivery import Notifier
 from governor.alerting.engine import AlertEngine, AlertEvaluation
-from governor.alerting.hook import AlertingHook
 from governor.alerting.loader import ConfigReader, DictConfigReader, ReceiverRegistry, ResolvedReceiver
 from governor.alerting.parse import parse_config
 from governor.alerting.rules import RULES, AlertContext, RuleSettings
@@ -33,7 +32,6 @@ __all__ = [
     "AlertEvaluation",
     "AlertRecord",
     "AlertingConfig",
-    "AlertingHook",
     "BudgetHistory",
     "Condition",
     "ConfigError",

@@ -1,11 +1,15 @@
-"""``AlertEngine``: the one call the controller makes per service per tick.
+"""``AlertEngine``: what the controller asks of alerting, once per service per tick, inside its reconcile.
 
-``evaluate`` folds the observation into the service's burn-rate history, runs the rules,
+``evaluate`` (``evaluate_part``: from the alerting part of the current status) folds the
+observation into the service's burn-rate history, runs the rules,
 advances the lifecycle from the alert records in the CR status, applies inhibition and
 routing, hands what receivers are owed to the ``Notifier`` and returns what the controller
 writes back: ``status.alerts`` (``AlertEvaluation.status``) and, on its slow heartbeat,
-the burn-rate history (``AlertEvaluation.budget``). The engine does no I/O itself;
-in-memory it keeps only caches that the CR status can rebuild.
+the burn-rate history (``AlertEvaluation.budget``). It runs inside the service's reconcile, so
+a firing alert lands in the same status write as the decision that breached, and actuation's
+outcome (a failed rollout) reaches the rules on the same tick. The engine does no I/O itself
+(``refresh`` asks the receiver registry to re-read, once per tick when due); in memory it keeps
+only caches that the CR status can rebuild.
 """
 
 from __future__ import annotations
@@ -26,17 +30,20 @@ from governor.alerting.rules import RULES, AlertContext, RuleInput, evaluate_rul
 from governor.alerting.status import from_status, to_status
 from governor.alerting.types import AlertRecord, Delivery, Notification, Phase
 from governor.model import Decision, FieldError, Observation, ServiceKey, ServiceSpec
+from governor.model.status import AlertStatus
 
 logger = logging.getLogger(__name__)
 
 
 class ReceiverCatalog(Protocol):
-    """What the engine needs of ``ReceiverRegistry``: the parsed config and usable receivers."""
+    """What the engine needs of ``ReceiverRegistry``: the parsed config and usable receivers, re-read on ``reload``."""
 
     @property
     def config(self) -> AlertingConfig: ...
 
     def receiver(self, name: str) -> ResolvedReceiver | None: ...
+
+    async def reload(self) -> bool: ...
 
 
 class NotificationSink(Protocol):
@@ -74,17 +81,52 @@ class AlertEvaluation:
     def firing(self) -> tuple[AlertRecord, ...]:
         return tuple(r for r in self.records if r.phase == Phase.FIRING)
 
+    @property
+    def part(self) -> AlertStatus:
+        """The alerting part of the service's status."""
+        return AlertStatus(tuple(self.status), self.budget, evaluated=True)
+
+    @property
+    def problem_lines(self) -> tuple[str, ...]:
+        """Why some of the service's alerts cannot be delivered, as ``path: message``."""
+        return tuple(f"{p.path}: {p.message}" for p in self.problems)
+
 
 class AlertEngine:
     def __init__(
-        self, receivers: ReceiverCatalog, notifier: NotificationSink | None = None, stale_seconds: float = 60.0
+        self,
+        receivers: ReceiverCatalog,
+        notifier: NotificationSink | None = None,
+        stale_seconds: float = 60.0,
+        reload_seconds: float = 30.0,
     ) -> None:
         self.receivers = receivers
         self.notifier = notifier
         self.stale_seconds = stale_seconds  # GOVERNOR_METRICS_STALE_SECONDS, unless the rules override it
+        self.reload_seconds = reload_seconds
+        self._next_reload = 0.0
         self._histories: dict[ServiceKey, BudgetHistory] = {}
         self._token_histories: dict[tuple[ServiceKey, str], BudgetHistory] = {}
         self._fingerprints: dict[ServiceKey, set[str]] = {}
+
+    async def refresh(self) -> None:
+        """Re-read the receivers when due (every ``reload_seconds``), so an edited ConfigMap or Secret takes effect."""
+        if time.monotonic() < self._next_reload:
+            return
+        self._next_reload = time.monotonic() + self.reload_seconds
+        await self.receivers.reload()
+
+    def evaluate_part(
+        self,
+        spec: ServiceSpec,
+        observation: Observation,
+        decision: Decision | None,
+        context: AlertContext,
+        prior: AlertStatus,
+        now: float,
+    ) -> AlertEvaluation:
+        """``evaluate`` from the alerting part of the service's current status."""
+        return self.evaluate(spec, observation, decision, context, prior.records, now, prior.budget)
 
     def history(self, spec: ServiceSpec, prior_budget: Mapping[str, Any] | None = None) -> BudgetHistory:
         """The service's burn-rate history: in memory, else restored from status, else empty."""

@@ -1,9 +1,9 @@
-"""The controller: wiring of registry, control loop and collaborators, and what the handlers call.
+"""The controller: the registry, the reconciler and the control loop put together, and what the handlers call.
 
 ``handlers.py`` stays thin — each Kopf handler calls one method here. Everything injectable
-(API client, metrics source, decision engine, alerting hook, clock, Prometheus registry) is a
-constructor argument, so ``governor run``, ``governor demo`` and the tests build the same thing
-with different parts.
+(API client, metrics source, decision engine, alert engine, gate, Prometheus registry) is a
+constructor argument; ``controller.build.build_controller`` is the one place that chooses them, for
+``governor run``, ``governor demo`` and the tests alike.
 """
 
 from __future__ import annotations
@@ -11,32 +11,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import kopf
 
+from governor.actuate.actuator import Actuator
 from governor.actuate.workloads import delete_owned
+from governor.alerting import AlertEngine
 from governor.controller import events
 from governor.controller.loop import ControlLoop
 from governor.controller.metrics import OperatorMetrics
-from governor.controller.peering import Peering, PeeringGate
-from governor.controller.protocols import (
-    ActiveGate,
-    AlwaysActive,
-    EmptyMetrics,
-    MetricsSource,
-    NoAlerts,
-    Policy,
-    TickHook,
-    default_policy,
-)
+from governor.controller.peering import ActiveGate, AlwaysActive, Peering, PeeringGate
+from governor.controller.reconcile import Reconciler
 from governor.controller.registry import Entry, ServiceRegistry
 from governor.kube.client import KubeApi, api_path
+from governor.kube.status import StatusWriter
+from governor.metrics.source import MetricsSource
 from governor.model import InvalidSpec, ServiceKey
 from governor.model.parse import parse_service
 from governor.model.resource import API_VERSION, PLURAL
+from governor.policy import Decide
 from governor.settings import OperatorSettings
 
 logger = logging.getLogger(__name__)
@@ -83,16 +80,17 @@ def entry_from_body(body: Mapping[str, Any]) -> Entry:
 @dataclass
 class Controller:
     api: KubeApi
-    settings: OperatorSettings = field(default_factory=OperatorSettings)
-    metrics_source: MetricsSource = field(default_factory=EmptyMetrics)
-    policy: Policy = field(default_factory=default_policy)
-    hook: TickHook = field(default_factory=NoAlerts)
+    settings: OperatorSettings
+    metrics_source: MetricsSource
+    decide: Decide
+    alerts: AlertEngine | None = None  # None: no alerting
     metrics: OperatorMetrics = field(default_factory=OperatorMetrics)
     connection: kopf.ConnectionInfo | None = None  # set for the emulator; None → Kopf's usual login
     registry: ServiceRegistry = field(default_factory=ServiceRegistry)
     background: tuple[Background, ...] = ()  # started with the operator, stopped with it (the notifier)
     peering: Peering | None = None  # None: standalone, the only replica
     gate: ActiveGate | None = None  # None → from ``peering`` (its PeeringGate), or always active
+    clock: Callable[[], float] = time.time
     _task: asyncio.Task[None] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
@@ -101,16 +99,24 @@ class Controller:
             if self.peering is not None:
                 self.gate = PeeringGate(self.api, self.peering, handover_seconds=self.settings.tick_seconds)
         self.metrics.health.tick_seconds = self.settings.tick_seconds
-        self.loop = ControlLoop(
+        writer = StatusWriter(self.api, self.settings.status_heartbeat_seconds)
+        self.reconciler = Reconciler(
             api=self.api,
             registry=self.registry,
-            metrics_source=self.metrics_source,
-            policy=self.policy,
+            decide=self.decide,
             recorder=events.EventRecorder(self.api),
             metrics=self.metrics,
+            writer=writer,
+            actuator=Actuator(self.api, writer=writer),
+            alerts=self.alerts,
+        )
+        self.loop = ControlLoop(
+            reconciler=self.reconciler,
+            registry=self.registry,
+            metrics_source=self.metrics_source,
+            metrics=self.metrics,
             tick_seconds=self.settings.tick_seconds,
-            heartbeat_seconds=self.settings.status_heartbeat_seconds,
-            hook=self.hook,
+            clock=self.clock,
             gate=self.gate,
             on_takeover=self.take_over,
         )
@@ -154,15 +160,15 @@ class Controller:
         entry = entry_from_body(body)
         previous = self.registry.get(entry.key)
         self.registry.put(entry)
-        self.loop.seed(entry)
+        self.reconciler.seed(entry, self.clock())
         if entry.spec is None:
             if previous is None or previous.errors != entry.errors:
                 message = "; ".join(str(e) for e in entry.errors)
                 logger.warning("%s is invalid: %s", entry.key, message)
-                await self.loop.recorder.post(entry.key, entry.uid, events.WARNING, events.INVALID, message)
+                await self.reconciler.recorder.post(entry.key, entry.uid, events.WARNING, events.INVALID, message)
         else:
-            await self.loop.ensure_owned(entry)
-        await self.loop.reconcile_now(entry)
+            await self.reconciler.ensure_owned(entry)
+        await self.reconciler.reconcile_now(entry, self.clock())
         return entry
 
     async def take_over(self) -> None:
@@ -179,12 +185,12 @@ class Controller:
             entry = entry_from_body(body)
             listed.add(entry.key)
             if self.registry.get(entry.key) is held.get(entry.key):
-                self.loop.forget(entry.key)
+                self.reconciler.forget(entry.key)
                 await self.service_changed(body)
         for key in held.keys() - listed:
             if self.registry.get(key) is held[key]:
                 self.registry.remove(key)
-                self.loop.forget(key)
+                self.reconciler.forget(key)
         logger.info(
             "took over: re-read %d InferenceServices, forgot %d gone ones", len(listed), len(held.keys() - listed)
         )
@@ -199,6 +205,6 @@ class Controller:
         """Forget the service; delete owned objects (ownerReferences GC does it too in a real cluster)."""
         entry = entry_from_body(body)
         self.registry.remove(entry.key)
-        self.loop.forget(entry.key)
+        self.reconciler.forget(entry.key)
         if entry.spec is not None and entry.spec.owned:
             await delete_owned(self.api, entry.spec)

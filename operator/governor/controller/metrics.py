@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -21,6 +20,7 @@ from prometheus_client.registry import Collector
 
 from governor.controller.health import Health, Server, serve
 from governor.model import Observation, ServiceKey
+from governor.model.status import ServiceStatus
 
 
 @dataclass(frozen=True)
@@ -34,26 +34,20 @@ class ServiceGauges:
     alerts: Mapping[tuple[str, str], int] = field(default_factory=dict)  # (alertname, severity) → firing
 
 
-def service_gauges(status: Mapping[str, Any], observation: Observation | None) -> ServiceGauges:
-    """Never raises: ``status`` may still be what anyone with status rights wrote before the first write."""
+def service_gauges(status: ServiceStatus, observation: Observation | None) -> ServiceGauges:
     alerts: dict[tuple[str, str], int] = {}
-    listed = status.get("alerts")
-    for alert in listed if isinstance(listed, list) else ():
-        if isinstance(alert, Mapping) and alert.get("state") == "firing":
+    for alert in status.alerts.records:
+        if alert.get("state") == "firing":
             key = (str(alert.get("name", "")), str(alert.get("severity", "")))
             alerts[key] = alerts.get(key, 0) + 1
     attainment = observation.slo_attainment if observation is not None else None
     return ServiceGauges(
-        replicas=_int(status.get("replicas")),
-        desired_replicas=_int(status.get("desiredReplicas")),
-        precision=status["precision"] if isinstance(status.get("precision"), str) and status["precision"] else None,
+        replicas=status.workload.replicas,
+        desired_replicas=status.decision.desired_replicas,
+        precision=status.actuation.precision,
         slo_attainment=attainment.value if attainment is not None else None,
         alerts=alerts,
     )
-
-
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 class ServiceCollector(Collector):

@@ -20,7 +20,7 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from governor.kube.client import ApiError, KubeApi, api_path
 from governor.settings import OperatorSettings
@@ -96,6 +96,19 @@ def _live_priority(record: object, now: float) -> int | None:
     except (TypeError, ValueError):
         return None
     return priority if seen + lifetime > now else None
+
+
+class ActiveGate(Protocol):
+    """Asked at the top of every tick: may this replica act now?"""
+
+    async def may_act(self, now: float) -> bool: ...
+
+
+class AlwaysActive:
+    """Standalone: the only replica is always the active one."""
+
+    async def may_act(self, now: float) -> bool:
+        return True
 
 
 @dataclass

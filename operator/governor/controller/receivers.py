@@ -1,7 +1,7 @@
 """Alert receivers as the administrator defines them: a ConfigMap plus Secrets, read through the API.
 
 The alerting layer parses and routes; this module only fetches ``data`` (decoding Secrets) so
-``governor run`` can hand the alerting hook a reader that works against a real cluster.
+``governor run`` can hand the alert engine a reader that works against a real cluster.
 Secret values never leave this reader except to the alerting layer's senders.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from governor.alerting import AlertEngine, AlertingHook, ConfigReader, Notifier, ReceiverRegistry
+from governor.alerting import AlertEngine, ConfigReader, Notifier, ReceiverRegistry
 from governor.kube.client import ApiError, KubeApi, api_path
 from governor.settings import AlertingSettings
 
@@ -66,11 +66,10 @@ class KubeConfigReader:
 
 def build_alerting(
     reader: ConfigReader, settings: AlertingSettings, metrics_registry: CollectorRegistry, stale_seconds: float = 60.0
-) -> tuple[AlertingHook, Notifier]:
-    """The alerting hook for the control loop and the notifier whose lifecycle the controller runs, with the
+) -> tuple[AlertEngine, Notifier]:
+    """The alert engine for the reconciler and the notifier whose lifecycle the controller runs, with the
     receivers ``reader`` gives (``KubeConfigReader`` under governor run); the notifier's delivery metrics go on
     ``metrics_registry`` (the one the operator serves on /metrics)."""
     registry = ReceiverRegistry(reader, settings.receivers_namespace, settings.receivers_configmap)
     notifier = Notifier(registry, queue_limit=settings.queue_limit, registry=metrics_registry)
-    engine = AlertEngine(registry, notifier, stale_seconds=stale_seconds)  # the one staleness setting
-    return AlertingHook(engine, registry), notifier
+    return AlertEngine(registry, notifier, stale_seconds=stale_seconds), notifier  # the one staleness setting

@@ -1,29 +1,35 @@
-"""Build an InferenceService's ``status`` from what one reconcile saw.
+"""Compose an InferenceService's ``ServiceStatus`` from what one reconcile saw and what each layer produced.
 
-Pure: the control loop and the handlers pass in the registry entry, the workload's state, the
-observation and the decision; out comes the whole status dict with conditions per the Kubernetes
-API conventions (``governor.model.conditions``: lastTransitionTime moves only on a flip). The
-loop hands it to ``governor.kube.status.StatusWriter``, which writes it only when its ``material``
+Pure: the reconcile passes in the registry entry, the workload's state, the observation, the decision,
+the conditions other layers reported, and the parts the policy, the Actuator and the alert engine own;
+out comes the whole typed status, conditions per the Kubernetes API conventions
+(``governor.model.conditions``: lastTransitionTime moves only on a flip). What this reconcile did not
+see (no workload, no observation, no decision) is carried over from the prior status. The reconcile
+hands the result to ``governor.kube.status.StatusWriter``, which writes it only when its material
 parts differ, or on the slow heartbeat.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from governor.actuate.actuator import OWNED_STATUS_KEYS, ConditionUpdate
 from governor.actuate.render import selector_string
 from governor.actuate.workloads import WorkloadState
 from governor.controller.registry import Entry
 from governor.model import Decision, Observation, ServiceSpec
 from governor.model import conditions as cond
+from governor.model.conditions import ConditionUpdate
+from governor.model.status import (
+    ActuationStatus,
+    AlertStatus,
+    DecisionStatus,
+    JsonObject,
+    ServiceStatus,
+    WorkloadStatus,
+)
 from governor.model.times import iso
-
-# Status fields other layers own (actuation's swap record, alerting's alerts, the policy's state):
-# carried over from the previous status as they are.
-CARRIED_KEYS = (*OWNED_STATUS_KEYS, "alerts", "alertBudget", "policyState")
 
 
 @dataclass(frozen=True)
@@ -35,52 +41,69 @@ class Seen:
     workload_error: str | None = None  # why the workload could not be read / does not exist
     observation: Observation | None = None
     decision: Decision | None = None
-    conditions: tuple[ConditionUpdate, ...] = ()  # reported by actuation (Swapping, SwapFailed)
+    conditions: tuple[ConditionUpdate, ...] = ()  # reported by actuation (Swapping, SwapFailed) and alerting
 
 
-def build_status(seen: Seen, previous: Mapping[str, Any], now: float) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Parts:
+    """The parts of the status that other layers own, as they produced them this reconcile."""
+
+    policy: JsonObject | None = None
+    actuation: ActuationStatus = field(default_factory=ActuationStatus)
+    alerts: AlertStatus = field(default_factory=AlertStatus)
+
+    @classmethod
+    def of(cls, status: ServiceStatus) -> Parts:
+        return cls(status.policy, status.actuation, status.alerts)
+
+
+def compose_status(seen: Seen, prior: ServiceStatus, parts: Parts, now: float) -> ServiceStatus:
     entry = seen.entry
-    now_iso = iso(now)
-    status: dict[str, Any] = {"observedGeneration": entry.generation}
-    conditions: list[dict[str, Any]] = list(previous.get("conditions") or [])
+    now_iso, generation = iso(now), entry.generation
+    updates: list[tuple[str, bool | str, str, str]] = []
+    carried = replace(prior, observed_generation=generation, policy=parts.policy, alerts=parts.alerts)
     if entry.spec is None:
         message = "; ".join(str(e) for e in entry.errors) or "invalid spec"
-        conditions = cond.set_condition(
-            conditions, cond.INVALID, True, "InvalidSpec", message, now_iso, entry.generation
+        updates += [(cond.INVALID, True, "InvalidSpec", message), (cond.READY, False, "InvalidSpec", message)]
+        return replace(
+            carried, actuation=parts.actuation, conditions=_set(prior.conditions, updates, now_iso, generation)
         )
-        conditions = cond.set_condition(
-            conditions, cond.READY, False, "InvalidSpec", message, now_iso, entry.generation
-        )
-        status["conditions"] = conditions
-        return status
     spec = entry.spec
-    status.update({k: previous[k] for k in CARRIED_KEYS if previous.get(k) is not None})
-    conditions = cond.set_condition(
-        conditions, cond.INVALID, False, "SpecValid", "spec is valid", now_iso, entry.generation
-    )
-    for update in seen.conditions:
-        conditions = cond.set_condition(
-            conditions, update.type, update.status, update.reason, update.message, now_iso, entry.generation
-        )
-    status["selector"] = selector_string(spec)
-    status["precision"] = str(previous.get("precision") or spec.precision.preferred)
+    updates.append((cond.INVALID, False, "SpecValid", "spec is valid"))
+    updates += [(u.type, u.status, u.reason, u.message) for u in seen.conditions]
+    actuation = parts.actuation
+    if actuation.precision is None:
+        actuation = replace(actuation, precision=spec.precision.preferred.value)
+    workload = WorkloadStatus(selector_string(spec), prior.workload.replicas, prior.workload.ready_replicas)
     if seen.workload is not None:
-        status["replicas"] = seen.workload.replicas
-        status["readyReplicas"] = seen.workload.ready_replicas
+        workload = replace(workload, replicas=seen.workload.replicas, ready_replicas=seen.workload.ready_replicas)
+    decision = prior.decision
     if seen.decision is not None:
-        status["desiredReplicas"] = seen.decision.replicas
-        status["decision"] = {"reasons": list(seen.decision.reasons), "at": iso(seen.decision.at)}
-    elif "desiredReplicas" in previous:
-        status["desiredReplicas"] = previous["desiredReplicas"]
+        decision = DecisionStatus(seen.decision.replicas, seen.decision.reasons, iso(seen.decision.at))
+    metrics = prior.metrics
     if seen.observation is not None:
-        status["metrics"] = metrics_summary(seen.observation)
-        conditions = _metrics_condition(conditions, seen.observation, now_iso, entry.generation)
-    for kind, (state, reason, message) in service_conditions(spec, seen, status["precision"]).items():
-        conditions = cond.set_condition(conditions, kind, state, reason, message, now_iso, entry.generation)
-    ready, reason, message = ready_condition(seen)
-    conditions = cond.set_condition(conditions, cond.READY, ready, reason, message, now_iso, entry.generation)
-    status["conditions"] = conditions
-    return status
+        metrics = metrics_summary(seen.observation)
+        updates.append((cond.METRICS_AVAILABLE, *metrics_condition(seen.observation)))
+    precision = actuation.precision or spec.precision.preferred.value
+    updates += [(kind, *verdict) for kind, verdict in service_conditions(spec, seen, precision).items()]
+    updates.append((cond.READY, *ready_condition(seen)))
+    return replace(
+        carried,
+        conditions=_set(prior.conditions, updates, now_iso, generation),
+        workload=workload,
+        metrics=metrics,
+        decision=decision,
+        actuation=actuation,
+    )
+
+
+def _set(
+    conditions: Sequence[JsonObject], updates: Sequence[tuple[str, bool | str, str, str]], now_iso: str, gen: int
+) -> tuple[JsonObject, ...]:
+    out: list[dict[str, Any]] = [dict(c) for c in conditions]
+    for kind, state, reason, message in updates:
+        out = cond.set_condition(out, kind, state, reason, message, now_iso, gen)
+    return tuple(out)
 
 
 def slo_verdicts(spec: ServiceSpec, obs: Observation | None) -> list[tuple[bool, str]]:
@@ -159,15 +182,10 @@ def ready_condition(seen: Seen) -> tuple[bool, str, str]:
     return False, "ReplicasNotReady", text
 
 
-def _metrics_condition(
-    conditions: list[dict[str, Any]], obs: Observation, now_iso: str, gen: int
-) -> list[dict[str, Any]]:
+def metrics_condition(obs: Observation) -> tuple[bool, str, str]:
     if obs.available:
-        return cond.set_condition(
-            conditions, cond.METRICS_AVAILABLE, True, "MetricsFresh", f"source: {obs.source}", now_iso, gen
-        )
-    message = f"no request rate or latency measured (source: {obs.source}); replicas held"
-    return cond.set_condition(conditions, cond.METRICS_AVAILABLE, False, "NoMetrics", message, now_iso, gen)
+        return True, "MetricsFresh", f"source: {obs.source}"
+    return False, "NoMetrics", f"no request rate or latency measured (source: {obs.source}); replicas held"
 
 
 def metrics_summary(obs: Observation) -> dict[str, Any]:

@@ -156,8 +156,8 @@ class DemoSession:
             receivers=receivers,
             policy_config=story.DEMO_POLICY,
             connection=backend.connection,
+            clock=clock,
         )
-        controller.loop.clock = clock
         return controller
 
     # ---- the story -------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from governor.kube.client import KubeApi, api_path
 from governor.kube.retries import retry_conflicts
 from governor.model import ServiceKey
 from governor.model.resource import API_VERSION, PLURAL
+from governor.model.status import ServiceStatus
 
 # Fields that change on every tick without meaning anything changed: written with the next material
 # change or on the heartbeat. The policy's forecast state and the alert budget move every tick, and so
@@ -64,44 +65,65 @@ def status_path(key: ServiceKey) -> str:
 
 
 @dataclass
-class _Written:
-    status: Mapping[str, Any]
-    at: float
+class _Record:
+    current: ServiceStatus  # the service's status as the last reconcile composed it (written or not yet)
+    written: Mapping[str, Any]  # the JSON last written (or read from the object)
+    at: float  # when it was written
 
 
 @dataclass
 class StatusWriter:
-    """The one writer of InferenceService status; it remembers, per service, what it last wrote."""
+    """The one writer of InferenceService status, and the one holder of each service's current status.
+
+    ``current`` is what the next reconcile starts from: the last composed status with every journal
+    write since merged in, so a reconcile that failed after a swap step still resumes from that step."""
 
     api: KubeApi
     heartbeat_seconds: float = 60.0
-    _written: dict[ServiceKey, _Written] = field(default_factory=dict, init=False, repr=False)
+    _records: dict[ServiceKey, _Record] = field(default_factory=dict, init=False, repr=False)
 
-    def seed(self, key: ServiceKey, status: Mapping[str, Any], now: float) -> None:
-        """Take the status the object already carries as the last write (a restarted operator rewrites
-        nothing that did not change)."""
-        self._written[key] = _Written(copy.deepcopy(dict(status)), now)
+    def seed(self, key: ServiceKey, status: Mapping[str, Any] | None, now: float) -> None:
+        """Take the status the object already carries as current and as the last write (a restarted
+        operator rewrites nothing that did not change)."""
+        current = ServiceStatus.from_status(status)
+        self._records[key] = _Record(current, current.to_status(), now)
+
+    def known(self, key: ServiceKey) -> bool:
+        return key in self._records
+
+    def current(self, key: ServiceKey) -> ServiceStatus:
+        record = self._records.get(key)
+        return record.current if record is not None else ServiceStatus()
 
     def forget(self, key: ServiceKey) -> None:
-        self._written.pop(key, None)
+        self._records.pop(key, None)
 
     async def journal(self, key: ServiceKey, changes: Mapping[str, Any]) -> None:
         """Write-ahead: merge ``changes`` (swap progress) into the status before the side effect they lead to."""
         body = {"status": dict(changes)}
         await retry_conflicts(lambda: self.api.patch(status_path(key), body), f"status of {key}")
+        record = self._records.get(key)
+        if record is not None:
+            record.current = record.current.with_changes(changes)
+            written = dict(record.written)
+            for name, value in changes.items():
+                if value is None:
+                    written.pop(name, None)
+                else:
+                    written[name] = copy.deepcopy(value)
+            record.written = written
 
-    async def end_of_tick(self, key: ServiceKey, status: Mapping[str, Any], now: float, force: bool = False) -> bool:
-        """Write the status a reconcile composed when it materially changed since the last write, the
-        heartbeat is due, or ``force``; ``True`` when it wrote.
-
-        Compared with what was last written, not with what the caller holds between writes: other layers
-        merge their parts into that one, so a change of theirs alone (an alert firing) would look like none."""
-        last = self._written.get(key) or _Written({}, 0.0)
-        due = now - last.at >= self.heartbeat_seconds * (1.0 + HEARTBEAT_SPREAD * _spread(key))
-        if not force and not due and not changed(last.status, status):
+    async def end_of_tick(self, key: ServiceKey, status: ServiceStatus, now: float, force: bool = False) -> bool:
+        """Record ``status`` as current and write it when it materially changed since the last write, the
+        heartbeat is due, or ``force``; ``True`` when it wrote. A failed write is retried by the next tick's
+        call, which still sees the change."""
+        record = self._records.get(key) or _Record(ServiceStatus(), {}, 0.0)
+        record.current = status
+        self._records[key] = record
+        body = status.to_status()
+        due = now - record.at >= self.heartbeat_seconds * (1.0 + HEARTBEAT_SPREAD * _spread(key))
+        if not force and not due and not changed(record.written, body):
             return False
-        await self.api.patch(status_path(key), {"status": dict(status)})
-        # a copy: callers keep composing into the dict they passed (an alert merged in place would
-        # otherwise change "what was written" too, and look like no change until the heartbeat)
-        self._written[key] = _Written(copy.deepcopy(dict(status)), now)
+        await self.api.patch(status_path(key), {"status": body})
+        record.written, record.at = copy.deepcopy(body), now
         return True

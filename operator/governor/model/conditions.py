@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 TRUE: Final = "True"
@@ -26,7 +27,30 @@ PRECISION_DEGRADED: Final = "PrecisionDegraded"
 AT_CAPACITY: Final = "AtCapacity"
 INVALID: Final = "Invalid"
 ALERTS_ROUTED: Final = "AlertsRouted"  # False: some alerts have nowhere to go (unknown or closed receivers)
-CONDITION_TYPES: Final = (READY, METRICS_AVAILABLE, SLO_MET, PRECISION_DEGRADED, AT_CAPACITY, INVALID, ALERTS_ROUTED)
+SWAPPING: Final = "Swapping"  # a precision swap is under way
+SWAP_FAILED: Final = "SwapFailed"  # a variant is quarantined after its swap failed or was refused
+CONDITION_TYPES: Final = (
+    READY,
+    METRICS_AVAILABLE,
+    SLO_MET,
+    PRECISION_DEGRADED,
+    AT_CAPACITY,
+    INVALID,
+    ALERTS_ROUTED,
+    SWAP_FAILED,
+    SWAPPING,
+)
+
+
+@dataclass(frozen=True)
+class ConditionUpdate:
+    """One condition a layer reports for the controller to set (with ``set_condition``)."""
+
+    type: str
+    status: bool | str
+    reason: str
+    message: str
+
 
 _REASON = re.compile(r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
 MAX_MESSAGE = 32768  # metav1.Condition's message limit

@@ -7,7 +7,7 @@ the garbage collector paused). ``PolicyState`` is what the engine remembers betw
 
 from governor.policy.batch import decide_many
 from governor.policy.config import DEFAULT_CONFIG, PolicyConfig
-from governor.policy.decide import decide
+from governor.policy.decide import Decide, decide, deciding_with
 from governor.policy.state import PolicyState
 
-__all__ = ["DEFAULT_CONFIG", "PolicyConfig", "PolicyState", "decide", "decide_many"]
+__all__ = ["DEFAULT_CONFIG", "Decide", "PolicyConfig", "PolicyState", "decide", "decide_many", "deciding_with"]

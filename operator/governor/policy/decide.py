@@ -8,6 +8,7 @@ rules, HPA behaviour, bounds, reasons, and the next state.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
@@ -32,6 +33,21 @@ from governor.policy.replicas import (
 from governor.policy.signals import View, read, relative_throughput
 from governor.policy.state import PolicyState
 from governor.policy.tokens import TokenNeed
+
+# The decision engine as the controller calls it: ``decide`` with its config bound (``deciding_with``), or a
+# test's stand-in with the same shape.
+Decide = Callable[[ServiceSpec, Observation, PolicyState, float], tuple[Decision, PolicyState]]
+
+
+def deciding_with(config: PolicyConfig) -> Decide:
+    """``decide`` with ``config`` bound."""
+
+    def bound(
+        spec: ServiceSpec, observation: Observation, state: PolicyState, now: float
+    ) -> tuple[Decision, PolicyState]:
+        return decide(spec, observation, state, now, config)
+
+    return bound
 
 
 def decide(

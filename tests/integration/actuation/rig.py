@@ -11,12 +11,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from governor.actuate.actuator import ActuationResult, Actuator
+from governor.actuate.actuator import ActuationOutcome, Actuator
 from governor.actuate.render import render_deployment
 from governor.actuate.workloads import read_workload
 from governor.kube.client import KubernetesApi
 from governor.model import Decision, Precision, ScaleDirection, ServiceSpec
 from governor.model.parse import parse_service
+from governor.model.status import ActuationStatus
 from tests.support.deployment_controller import DeploymentController
 from tests.support.kube import KubeHarness
 
@@ -84,7 +85,7 @@ class Rig:
     name: str = "chat"
     now: float = T0
     events: list[tuple[str, str, str]] = field(default_factory=list)
-    results: list[ActuationResult] = field(default_factory=list)
+    results: list[ActuationOutcome] = field(default_factory=list)
 
     def cr(self) -> dict[str, Any]:
         return self.kube.client.get("inferenceservices", NS, self.name)
@@ -114,7 +115,7 @@ class Rig:
 
     async def tick(
         self, replicas: int | None = None, precision: Precision | None = None, dt: float = 1.0, batch: int | None = None
-    ) -> ActuationResult:
+    ) -> ActuationOutcome:
         self.now += dt
         self.controller.step(self.now)
         cr = self.cr()
@@ -137,12 +138,14 @@ class Rig:
             (f"test asks for {wanted}",),
             swap_max_unavailable=batch,
         )
-        result = await self.actuator.apply(spec, decision, workload, status, self.now)
+        result = await self.actuator.apply(spec, decision, workload, ActuationStatus.from_status(status), self.now)
         self.events.extend(result.events)
         self.results.append(result)
         return result
 
-    async def until(self, done: Callable[[ActuationResult], bool], ticks: int = 200, **kwargs: Any) -> ActuationResult:
+    async def until(
+        self, done: Callable[[ActuationOutcome], bool], ticks: int = 200, **kwargs: Any
+    ) -> ActuationOutcome:
         for _ in range(ticks):
             result = await self.tick(**kwargs)
             if done(result):

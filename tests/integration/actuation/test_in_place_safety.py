@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from governor.actuate.actuator import ActuationResult, Actuator
+from governor.actuate.actuator import ActuationOutcome, Actuator
 from governor.actuate.swap.inplace import HttpInPlaceClient, InPlaceError, InPlaceTarget
 from governor.kube.client import ApiError, KubeApi
 from governor.model import InPlaceProtocol, Precision
@@ -79,7 +79,7 @@ def _pods(rig: Rig, deployment: str) -> list[str]:
     return sorted(p["metadata"]["name"] for p in rig.controller.pods(deployment))
 
 
-def _finished(result: ActuationResult) -> bool:
+def _finished(result: ActuationOutcome) -> bool:
     return not result.swapping
 
 

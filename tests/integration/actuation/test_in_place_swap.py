@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from governor.actuate.actuator import ActuationResult, Actuator
+from governor.actuate.actuator import ActuationOutcome, Actuator
 from governor.model import Precision
 from tests.integration.actuation.rig import Rig, service_body
 from tests.support.triton_server import SimEndpoints, SimulatedModelServers
@@ -30,7 +30,7 @@ def _in_place(rig: Rig, servers: SimulatedModelServers, protocol: str = "triton"
     rig.create(body, replicas=spec.get("maxReplicas", 6) if "maxReplicas" in spec else 4)
 
 
-def _finished(result: ActuationResult) -> bool:
+def _finished(result: ActuationOutcome) -> bool:
     return not result.swapping
 
 

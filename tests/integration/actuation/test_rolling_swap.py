@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from governor.actuate.actuator import ActuationResult, Actuator
+from governor.actuate.actuator import ActuationOutcome, Actuator
 from governor.model import Precision
 from governor.model.times import parse_iso
 from tests.integration.actuation.rig import NS, Rig, service_body
 
 
-def _finished(result: ActuationResult) -> bool:
+def _finished(result: ActuationOutcome) -> bool:
     return not result.swapping
 
 

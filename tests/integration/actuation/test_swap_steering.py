@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from governor.actuate.actuator import ActuationResult, Actuator
+from governor.actuate.actuator import ActuationOutcome, Actuator
 from governor.actuate.workloads import read_workload
 from governor.model import Decision, Precision, ScaleDirection
+from governor.model.status import ActuationStatus
 from tests.integration.actuation.rig import NS, Rig, service_body
 
 
-def _finished(result: ActuationResult) -> bool:
+def _finished(result: ActuationOutcome) -> bool:
     return not result.swapping
 
 
@@ -95,7 +96,7 @@ async def test_a_swap_no_pod_moved_to_is_cancelled_when_the_decision_wants_the_s
 async def test_no_cancel_once_a_pod_has_moved(rig: Rig) -> None:
     rig.create(service_body("chat"), replicas=3)
 
-    def replaced(_: ActuationResult) -> bool:
+    def replaced(_: ActuationOutcome) -> bool:
         deployment = rig.deployment()
         status, seen = deployment["status"], deployment["metadata"]["generation"]
         fp8 = status["observedGeneration"] == seen and rig.model_container()["image"] == "server:fp8"
@@ -108,13 +109,13 @@ async def test_no_cancel_once_a_pod_has_moved(rig: Rig) -> None:
     assert "PrecisionSwapCancelled" not in rig.reasons()
 
 
-async def _apply(rig: Rig, decision: Decision) -> ActuationResult:
+async def _apply(rig: Rig, decision: Decision) -> ActuationOutcome:
     rig.now += 1
     rig.controller.step(rig.now)
     cr = rig.cr()
     spec = rig.spec()
     workload = await read_workload(rig.api, spec)
-    result = await rig.actuator.apply(spec, decision, workload, cr.get("status") or {}, rig.now)
+    result = await rig.actuator.apply(spec, decision, workload, ActuationStatus.from_status(cr.get("status")), rig.now)
     rig.events.extend(result.events)
     return result
 

@@ -7,13 +7,21 @@ decision's reasons, the policy's state and the alerting hook's view.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from governor.controller.protocols import NoAlerts
+import yaml
+
+from governor.alerting import DictConfigReader
+from governor.alerting.config import CONFIG_KEY
 from governor.demo.standins import DeploymentStandIn
+from governor.kube.client import KubeApi
 from governor.model import Observation, Sample, ServiceKey, ServiceSpec
+from governor.settings import AlertingSettings
 from tests.integration.controller.test_owned import NS, service
 from tests.support.kube import KubeHarness
 
@@ -45,34 +53,40 @@ class Overloaded:
         }
 
 
-class RecordingHook(NoAlerts):
-    """Stands in for the alerting hook: records ticks, contributes a status field and routing problems."""
+RECEIVERS_NS, RECEIVERS_CM = AlertingSettings().receivers_namespace, AlertingSettings().receivers_configmap
 
-    def __init__(self, problems: tuple[str, ...] = ()) -> None:
-        self.ticks = 0
-        self.routing_problems = problems
 
-    def problems(self, key: ServiceKey) -> tuple[str, ...] | None:
-        return self.routing_problems if self.ticks else None
+def receivers(*names: str, namespaces: Sequence[str] = ("*",)) -> DictConfigReader:
+    """The receivers ConfigMap as a reader: webhooks named ``names`` (to a closed port), open to ``namespaces``."""
+    config = {
+        "receivers": [
+            {"name": name, "kind": "webhook", "url": "http://127.0.0.1:9/", "namespaces": list(namespaces)}
+            for name in names
+        ]
+    }
+    return DictConfigReader(configmaps={(RECEIVERS_NS, RECEIVERS_CM): {CONFIG_KEY: yaml.safe_dump(config)}})
 
-    async def after_tick(self, report: Any) -> None:
-        self.ticks += 1
 
-    def status_patch(self, key: ServiceKey, with_budget: bool = False) -> dict[str, Any]:
-        return {"alerts": [{"name": "SLOErrorBudgetBurn", "phase": "firing", "ticks": self.ticks}]}
+@dataclass
+class StatusWrites:
+    """Wraps the operator's API: records every body written to an InferenceService's status."""
 
-    def restore(self, key: ServiceKey, status: Mapping[str, Any] | None) -> None:
-        return None
+    api: KubeApi
+    written: list[dict[str, Any]] = field(default_factory=list)
 
-    def forget(self, key: ServiceKey) -> None:
-        return None
+    async def patch(self, path: str, body: Any) -> dict[str, Any]:
+        if "/inferenceservices/" in path and path.endswith("/status"):
+            self.written.append(copy.deepcopy(dict(body["status"])))
+        return await self.api.patch(path, body)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.api, name)
 
 
 def test_overload_scales_up_with_reasons_in_status_and_events(kube: KubeHarness) -> None:
-    hook = RecordingHook()
     body = service("chat", maxReplicas=6, slo={"latencyMs": 300})
     with (
-        kube.operator(tick_seconds=0.5, metrics_source=Overloaded(), hook=hook),
+        kube.operator(tick_seconds=0.5, metrics_source=Overloaded(), receivers=receivers()),
         DeploymentStandIn(kube.client, delay=0.2),
     ):
         kube.client.create("inferenceservices", body)
@@ -95,15 +109,52 @@ def test_overload_scales_up_with_reasons_in_status_and_events(kube: KubeHarness)
     assert status["desiredReplicas"] > 1
     assert status["decision"]["reasons"], "a decision carries its reasons"
     assert "policyState" in status, "the policy's memory survives a restart through status"
-    assert status["alerts"][0]["name"] == "SLOErrorBudgetBurn"
+    assert "SLOErrorBudgetBurn" in {a["name"] for a in status["alerts"] if a["state"] == "firing"}
     assert events and "replicas" in events[0]["message"]
+
+
+def test_a_firing_alert_is_written_with_the_decision_that_breached(kube: KubeHarness) -> None:
+    """The first status write that carries the fired alert carries the decision of the tick that fired it."""
+    writes: list[StatusWrites] = []
+
+    def wrap(api: KubeApi) -> KubeApi:
+        writes.append(StatusWrites(api))
+        return writes[-1]  # type: ignore[return-value]
+
+    def fired(write: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        alerts = write.get("alerts") or ()
+        return next((a for a in alerts if a["name"] == "SLOErrorBudgetBurn" and a["state"] == "firing"), None)
+
+    body = service("chat", maxReplicas=6, slo={"latencyMs": 300})
+    with (
+        kube.operator(tick_seconds=1.5, metrics_source=Overloaded(), receivers=receivers(), wrap_api=wrap),
+        DeploymentStandIn(kube.client, delay=0.2),
+    ):
+        kube.client.create("inferenceservices", body)
+        first = kube.wait_for(
+            lambda: next((w for w in writes[0].written if fired(w)), None),
+            timeout=30,
+            what="a status write with the fired alert",
+        )
+    alert = fired(first) or {}
+    assert first["decision"]["reasons"], "the breaching tick's decision is in the write"
+    # one tick (1.5 s apart): the decision's time is kept to the second, the alert's to the millisecond
+    apart = (_time(first["decision"]["at"]) - _time(alert["firedAt"])).total_seconds()
+    assert -1.0 < apart <= 0.0, f"alert and decision come from one tick, not {apart} s apart"
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def test_alerts_with_nowhere_to_go_are_a_condition_and_one_event(kube: KubeHarness) -> None:
     problem = "spec.alerts.receivers[0]: receiver 'oncall-pager' is not open to namespace 'ml'"
-    hook = RecordingHook(problems=(problem,))
-    with kube.operator(tick_seconds=0.3, metrics_source=Overloaded(), hook=hook), DeploymentStandIn(kube.client):
-        kube.client.create("inferenceservices", service("chat"))
+    closed = receivers("oncall-pager", namespaces=("payments",))
+    with (
+        kube.operator(tick_seconds=0.3, metrics_source=Overloaded(), receivers=closed),
+        DeploymentStandIn(kube.client),
+    ):
+        kube.client.create("inferenceservices", service("chat", alerts={"receivers": ["oncall-pager"]}))
         routed = kube.wait_for(
             lambda: next(
                 (
@@ -120,5 +171,6 @@ def test_alerts_with_nowhere_to_go_are_a_condition_and_one_event(kube: KubeHarne
         )
         time.sleep(1.0)  # several more ticks with the same problem
         events = kube.events(NS, involved="chat", reason="AlertRoutingProblem")
-    assert (routed["status"], routed["reason"], routed["message"]) == ("False", "ReceiverNotUsable", problem)
-    assert len(events) == 1 and events[0]["type"] == "Warning" and events[0]["message"] == problem
+    assert (routed["status"], routed["reason"]) == ("False", "ReceiverNotUsable")
+    assert routed["message"].startswith(problem)
+    assert len(events) == 1 and events[0]["type"] == "Warning" and events[0]["message"] == routed["message"]

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from governor.controller.protocols import BoundsOnlyPolicy
 from governor.model import Decision, Observation, ServiceSpec
+from governor.policy import PolicyState
 from tests.integration.controller.test_owned import NS, condition, service
+from tests.support.decisions import bounds_only
 from tests.support.kube import KubeHarness
 
 
-class BrokenForOne(BoundsOnlyPolicy):
+def broken_for_one(
+    spec: ServiceSpec, observation: Observation, state: PolicyState, now: float
+) -> tuple[Decision, PolicyState]:
     """Fails for the service named ``bad``; holds the others inside their bounds."""
-
-    def decide(self, spec: ServiceSpec, observation: Observation, state: Any, now: float) -> tuple[Decision, Any]:
-        if spec.name == "bad":
-            raise RuntimeError("decision engine bug")
-        return super().decide(spec, observation, state, now)
+    if spec.name == "bad":
+        raise RuntimeError("decision engine bug")
+    return bounds_only(spec, observation, state, now)
 
 
 def test_failure_of_one_service_is_counted_and_others_keep_being_reconciled(kube: KubeHarness) -> None:
-    with kube.operator(policy=BrokenForOne()) as (_, controller):
+    with kube.operator(decide=broken_for_one) as (_, controller):
         kube.client.create("inferenceservices", service("bad"))
         kube.client.create("inferenceservices", service("good"))
         for name in ("bad", "good"):
@@ -46,7 +45,7 @@ def test_failure_of_one_service_is_counted_and_others_keep_being_reconciled(kube
 
 
 def test_bounds_decision_scales_a_deployment_edited_outside_its_bounds(kube: KubeHarness) -> None:
-    with kube.operator(policy=BoundsOnlyPolicy()):
+    with kube.operator(decide=bounds_only):
         kube.client.create("inferenceservices", service("edited", minReplicas=1, maxReplicas=3))
         kube.wait_for(lambda: kube.client.find("deployments", NS, "edited"))
         kube.client.patch("deployments", NS, "edited", {"spec": {"replicas": 7}})

@@ -6,43 +6,14 @@ precision, SLO attainment, firing alerts — and a deleted InferenceService's se
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from governor.controller.metrics import OperatorMetrics
-from governor.controller.protocols import NoAlerts
 from governor.demo.standins import DeploymentStandIn
-from governor.model import ServiceKey
-from tests.integration.controller.test_control_loop import Overloaded
+from tests.integration.controller.test_control_loop import Overloaded, receivers
 from tests.integration.controller.test_owned import NS, service
 from tests.support.kube import KubeHarness
 from tests.support.processes import free_port, http_get
 
 CHAT = {"namespace": NS, "service": "chat"}
-
-
-class FiringHook(NoAlerts):
-    """Stands in for the alerting hook: one firing and one pending alert per service, as status carries them."""
-
-    async def after_tick(self, report: Any) -> None:
-        return None
-
-    def status_patch(self, key: ServiceKey, with_budget: bool = False) -> dict[str, Any]:
-        return {
-            "alerts": [
-                {"name": "SLOErrorBudgetBurn", "severity": "critical", "state": "firing", "labels": {}},
-                {"name": "HighQueue", "severity": "warning", "state": "pending", "labels": {}},
-            ]
-        }
-
-    def problems(self, key: ServiceKey) -> tuple[str, ...] | None:
-        return None
-
-    def restore(self, key: ServiceKey, status: Mapping[str, Any] | None) -> None:
-        return None
-
-    def forget(self, key: ServiceKey) -> None:
-        return None
 
 
 def test_service_gauges_follow_the_loop_and_go_with_the_service(kube: KubeHarness) -> None:
@@ -53,7 +24,7 @@ def test_service_gauges_follow_the_loop_and_go_with_the_service(kube: KubeHarnes
 
     with (
         kube.operator(
-            tick_seconds=0.3, metrics_port=port, metrics_source=Overloaded(), hook=FiringHook(), metrics=metrics
+            tick_seconds=0.3, metrics_port=port, metrics_source=Overloaded(), receivers=receivers(), metrics=metrics
         ),
         DeploymentStandIn(kube.client, delay=0.1),
     ):
@@ -63,7 +34,6 @@ def test_service_gauges_follow_the_loop_and_go_with_the_service(kube: KubeHarnes
         assert value("governor_service_slo_attainment") == 0.5
         assert value("governor_service_precision", precision="bf16") == 1
         assert value("governor_service_alerts", alertname="SLOErrorBudgetBurn", severity="critical") == 1
-        assert value("governor_service_alerts", alertname="HighQueue", severity="warning") is None, "pending"
         assert http_get(port, "/readyz") == (200, "ok: active: ticking\n")
         assert http_get(port, "/healthz")[0] == 200
         status, page = http_get(port, "/metrics")

@@ -30,14 +30,15 @@ from governor.actuate.swap.inplace import InPlaceTarget
 from governor.actuate.workloads import read_deployments
 from governor.controller import events
 from governor.controller.app import entry_from_body
-from governor.controller.loop import ControlLoop
 from governor.controller.metrics import OperatorMetrics
-from governor.controller.protocols import EmptyMetrics
+from governor.controller.reconcile import Reconciler
 from governor.controller.registry import ServiceRegistry
 from governor.kube.client import ApiError
-from governor.model import Decision, Observation, Precision, ScaleDirection, ServiceSpec
+from governor.kube.status import StatusWriter
+from governor.model import Decision, Observation, ScaleDirection, ServiceSpec
 from governor.model import conditions as cond
 from governor.model.names import MODEL_NAME, MODEL_VERSION
+from governor.policy import PolicyState
 from tests.unit.model.test_parse_hostile import ANNOTATIONS, BASE, FIELDS, VALUES, _set
 
 SUBRESOURCES = ("status", "scale")
@@ -113,27 +114,15 @@ class PodNameEndpoints:
         return f"http://{pod['metadata']['name']}:{port}"
 
 
-class SwapAndScale:
+def swap_and_scale(
+    spec: ServiceSpec, observation: Observation, state: PolicyState, now: float
+) -> tuple[Decision, PolicyState]:
     """Every tick: one more replica and the other variant — so a swap and a scale always happen."""
-
-    def initial_state(self, replicas: int, precision: Precision) -> Any:
-        return replicas, precision
-
-    def observed(self, state: Any, replicas: int, precision: Precision, swapping: bool) -> Any:
-        return replicas, precision
-
-    def decide(self, spec: ServiceSpec, observation: Observation, state: Any, now: float) -> tuple[Decision, Any]:
-        replicas, precision = state
-        others = [v.precision for v in spec.precision.variants if v.precision != precision] or [precision]
-        wanted = max(spec.min_replicas, min(spec.max_replicas, replicas + 1))
-        decision = Decision(now, replicas, wanted, precision, others[0], ScaleDirection.UP, ("asked",), {}, 2)
-        return decision, state
-
-    def save_state(self, state: Any) -> Mapping[str, Any] | None:
-        return None
-
-    def restore_state(self, saved: Mapping[str, Any]) -> Any:
-        raise ValueError("no state")
+    replicas, precision = state.replicas, state.precision
+    others = [v.precision for v in spec.precision.variants if v.precision != precision] or [precision]
+    wanted = max(spec.min_replicas, min(spec.max_replicas, replicas + 1))
+    decision = Decision(now, replicas, wanted, precision, others[0], ScaleDirection.UP, ("asked",), {}, 2)
+    return decision, state
 
 
 _namespaces = itertools.count()
@@ -162,19 +151,19 @@ async def _reconcile_ticks(body: dict[str, Any], ticks: int = 4) -> tuple[Memory
     _world(api, entry.key.namespace)
     registry = ServiceRegistry()
     registry.put(entry)
-    loop = ControlLoop(
+    writer = StatusWriter(api)
+    reconciler = Reconciler(
         api=api,
         registry=registry,
-        metrics_source=EmptyMetrics(),
-        policy=SwapAndScale(),
+        decide=swap_and_scale,
         recorder=events.EventRecorder(api),
         metrics=OperatorMetrics(),
-        actuator=Actuator(api, servers, endpoints=PodNameEndpoints()),
-        clock=lambda: T0,
+        writer=writer,
+        actuator=Actuator(api, servers, endpoints=PodNameEndpoints(), writer=writer),
     )
     for tick in range(ticks):
         workloads = await read_deployments(api, {entry.key.namespace})
-        await loop.reconcile(entry, workloads, {}, T0 + 15 * tick)  # raises: the property is that it never does
+        await reconciler.reconcile(entry, workloads, None, T0 + 15 * tick)  # raises: the property is that it never does
     return api, servers, entry
 
 

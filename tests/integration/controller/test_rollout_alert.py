@@ -15,32 +15,33 @@ import yaml
 
 from governor.alerting import DictConfigReader
 from governor.alerting.config import CONFIG_KEY
-from governor.controller.protocols import BoundsOnlyPolicy
 from governor.demo.client import KubeClient
 from governor.demo.standins import DeploymentStandIn
 from governor.model import Decision, Observation, Precision, ServiceSpec
+from governor.policy import PolicyState
 from tests.integration.actuation.rig import NS, service_body
 from tests.integration.controller.test_owned import condition
+from tests.support.decisions import bounds_only
 from tests.support.kube import KubeHarness
 from tests.support.receivers import running_receiver
 
 BAD_IMAGE = "server:bad"  # the int4 variant's image in the rig's service
 
 
-class AsksForInt4(BoundsOnlyPolicy):
+def asks_for_int4(
+    spec: ServiceSpec, observation: Observation, state: PolicyState, now: float
+) -> tuple[Decision, PolicyState]:
     """Keeps replicas inside their bounds and always wants int4."""
-
-    def decide(self, spec: ServiceSpec, observation: Observation, state: Any, now: float) -> tuple[Decision, Any]:
-        decision, state = super().decide(spec, observation, state, now)
-        return Decision(
-            now,
-            decision.current_replicas,
-            decision.replicas,
-            decision.current_precision,
-            Precision.INT4,
-            decision.direction,
-            ("the test wants int4",),
-        ), state
+    decision, state = bounds_only(spec, observation, state, now)
+    return Decision(
+        now,
+        decision.current_replicas,
+        decision.replicas,
+        decision.current_precision,
+        Precision.INT4,
+        decision.direction,
+        ("the test wants int4",),
+    ), state
 
 
 class BadImageNeverRollsOut:
@@ -79,9 +80,7 @@ def test_a_failed_swap_fires_rollout_failed_and_notifies(kube: KubeHarness) -> N
         reader = DictConfigReader(configmaps={("governor-system", "governor-receivers"): {CONFIG_KEY: receivers_yaml}})
         stand_in = DeploymentStandIn(BadImageNeverRollsOut(kube.client), delay=0.2)  # type: ignore[arg-type]
         with (
-            kube.operator(
-                tick_seconds=0.3, policy=AsksForInt4(), hook=None, receivers=reader
-            ),  # governor run's alerting
+            kube.operator(tick_seconds=0.3, decide=asks_for_int4, receivers=reader),  # governor run's alerting
             stand_in,
         ):
             kube.client.create("inferenceservices", service_body("chat", precision={"swapTimeoutSeconds": 1}))

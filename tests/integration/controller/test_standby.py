@@ -13,10 +13,10 @@ from typing import Any
 
 from governor.controller.app import Controller
 from governor.controller.peering import Peering, PeeringGate
-from governor.controller.protocols import BoundsOnlyPolicy
 from governor.controller.registry import Entry
 from governor.model import ServiceKey
 from tests.integration.controller.test_owned import NS, service
+from tests.support.decisions import bounds_only
 from tests.support.kube import KubeHarness
 
 TICK = 0.5
@@ -42,7 +42,7 @@ def replicas(kube: KubeHarness, name: str) -> int:
 
 def test_a_standby_loop_writes_nothing_and_acts_once_active(kube: KubeHarness) -> None:
     gate = Switch(active=False)
-    with kube.operator(tick_seconds=TICK, policy=BoundsOnlyPolicy(), gate=gate) as (_, controller):
+    with kube.operator(tick_seconds=TICK, decide=bounds_only, gate=gate) as (_, controller):
         kube.client.create("inferenceservices", service("chat", maxReplicas=3))
         # The Kopf handlers (not the loop) create the workload and write the first status.
         kube.wait_for(lambda: kube.client.find("deployments", NS, "chat"), what="Deployment")
@@ -66,7 +66,7 @@ def test_a_standby_loop_writes_nothing_and_acts_once_active(kube: KubeHarness) -
 
 def test_taking_over_forgets_what_went_stale_and_rereads_every_service(kube: KubeHarness) -> None:
     gate = Switch(active=True)
-    with kube.operator(tick_seconds=TICK, policy=BoundsOnlyPolicy(), gate=gate) as (_, controller):
+    with kube.operator(tick_seconds=TICK, decide=bounds_only, gate=gate) as (_, controller):
         kube.client.create("inferenceservices", service("chat", maxReplicas=3))
         kube.wait_for(lambda: kube.client.find("deployments", NS, "chat"), what="Deployment")
         gate.active = False

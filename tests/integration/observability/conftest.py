@@ -1,7 +1,7 @@
 """A real Prometheus scraping a real Governor operator that has been through a bad day.
 
 The operator (Kopf + the control loop, against the KMock emulator) runs with the real direct-scrape
-metrics source, the real alerting hook and notifier, and serves its ``/metrics`` on a free port;
+metrics source, the real alert engine and notifier, and serves its ``/metrics`` on a free port;
 Prometheus scrapes it the way the ServiceMonitor does (target labels ``namespace``/``service``/``pod``,
 ``honor_labels``). The world gives every metric a reason to exist: ``chat`` is overloaded (SLO
 burn alerts), ``search``'s pod serves a page over the scrape bound (a rejection, MetricsUnavailable),
@@ -24,7 +24,7 @@ import yaml
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from governor.alerting import AlertEngine, AlertingHook, DictConfigReader, Notifier, ReceiverRegistry
+from governor.alerting import AlertEngine, DictConfigReader, Notifier, ReceiverRegistry
 from governor.alerting.config import CONFIG_KEY
 from governor.controller.metrics import OperatorMetrics
 from governor.demo.client import KubeClient, wait_for
@@ -150,13 +150,13 @@ def _pods(fleet: ServerFleet) -> StaticPods:
     )
 
 
-def _alerting(registry: CollectorRegistry, ok_url: str) -> tuple[AlertingHook, Notifier]:
-    """The real hook and notifier; ``pager`` points at a closed port, and the queue holds two."""
+def _alerting(registry: CollectorRegistry, ok_url: str) -> tuple[AlertEngine, Notifier]:
+    """The real alert engine and notifier; ``pager`` points at a closed port, and the queue holds two."""
     config = _receivers(ok_url, f"http://127.0.0.1:{free_port()}/down")
     reader = DictConfigReader(configmaps={(RECEIVERS_NS, RECEIVERS_CM): {CONFIG_KEY: config}})
     receivers = ReceiverRegistry(reader, RECEIVERS_NS, RECEIVERS_CM)
     notifier = Notifier(receivers, queue_limit=2, registry=registry, base_delay=0.05, max_delay=0.2)
-    return AlertingHook(AlertEngine(receivers, notifier), receivers), notifier
+    return AlertEngine(receivers, notifier), notifier
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +169,7 @@ def governed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Governed]:
         settings = Settings(prometheus=PrometheusSettings(scrape_max_bytes=SCRAPE_MAX_BYTES, timeout_seconds=1.0))
         source = build_source(settings, _pods(fleet), on_scrape_rejected=metrics.count_scrape_rejected)
         webhook, ok_url = asyncio.run_coroutine_threadsafe(_start_webhook(), fleet.loop).result(10)
-        hook, notifier = _alerting(metrics.registry, ok_url)
+        alerts, notifier = _alerting(metrics.registry, ok_url)
         client, port = KubeClient(emulator.start()), free_port()
         with (
             prometheus(workdir, scrape_interval="1s", evaluation_interval="1s") as prom_url,
@@ -179,7 +179,7 @@ def governed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Governed]:
                 metrics_port=port,
                 metrics=metrics,
                 metrics_source=source,
-                hook=hook,
+                alerts=alerts,
                 background=(notifier,),
             ),
             DeploymentStandIn(client, delay=0.1),

@@ -106,6 +106,9 @@ class StaticCatalog:
         return ResolvedReceiver(rc, Secret(rc.url or "http://127.0.0.1:1/"), hmac_key=Secret("k" * 8),
                                 routing_key=Secret("r" * 32))  # fmt: skip
 
+    async def reload(self) -> bool:
+        return False
+
 
 @dataclass
 class RecordingSink:

@@ -7,6 +7,7 @@ from typing import Any
 
 from governor.controller.metrics import OperatorMetrics, ServiceGauges, service_gauges
 from governor.model import Observation, Sample, ServiceKey
+from governor.model.status import ServiceStatus
 
 CHAT, CODE = ServiceKey("ml", "chat"), ServiceKey("ml", "code")
 
@@ -31,16 +32,21 @@ def test_gauges_from_status_and_observation() -> None:
             _alert("Saturated", "warning", "resolved"),
         ],
     }
-    gauges = service_gauges(status, Observation(at=0, slo_attainment=Sample(0.97, 0)))
+    gauges = service_gauges(ServiceStatus.from_status(status), Observation(at=0, slo_attainment=Sample(0.97, 0)))
     assert gauges == ServiceGauges(3, 5, "fp8", 0.97, {("SLOBurn", "critical"): 2})
 
 
 def test_an_invalid_or_unobserved_service_has_no_values() -> None:
-    assert service_gauges({"conditions": []}, None) == ServiceGauges()
-    assert service_gauges({"replicas": True, "desiredReplicas": "2"}, Observation(at=0)) == ServiceGauges()
+    assert service_gauges(ServiceStatus.from_status({"conditions": []}), None) == ServiceGauges()
+    assert (
+        service_gauges(ServiceStatus.from_status({"replicas": True, "desiredReplicas": "2"}), Observation(at=0))
+        == ServiceGauges()
+    )
     hostile = {"alerts": 5, "precision": {"a": 1}, "replicas": 2.5}  # a status someone else wrote
-    assert service_gauges(hostile, None) == ServiceGauges()
-    assert service_gauges({"alerts": ["x", None, {"state": "firing"}]}, None).alerts == {("", ""): 1}
+    assert service_gauges(ServiceStatus.from_status(hostile), None) == ServiceGauges()
+    assert service_gauges(ServiceStatus.from_status({"alerts": ["x", None, {"state": "firing"}]}), None).alerts == {
+        ("", ""): 1
+    }
 
 
 def test_registry_shows_each_service_and_drops_what_is_gone() -> None:

@@ -6,9 +6,10 @@ from types import MappingProxyType
 
 from governor.actuate.workloads import WorkloadState
 from governor.controller.registry import Entry
-from governor.controller.status import Seen, build_status
+from governor.controller.status import Seen
 from governor.model import Decision, Observation, Precision, Sample, ScaleDirection, ServiceKey, ServiceSpec, SLOSpec
 from governor.model.conditions import find_condition
+from tests.unit.controller.statuses import build_status
 
 SPEC = ServiceSpec("ml", "chat", template={"spec": {}}, max_replicas=4, slo=SLOSpec(latency_ms=300, objective=0.99))
 NOW = 1_700_000_000.0

@@ -31,7 +31,7 @@ def _holds_for_missing_rate(controller: Controller, age: float) -> bool:
     spec = ServiceSpec(namespace="ml", name="chat", max_replicas=10)
     obs = Observation(at=NOW, source="test", request_rate=Sample(20.0, NOW - age), ready_replicas=Sample(3.0, NOW))
     state = PolicyState.initial(3, Precision.BF16)
-    decision, _ = controller.policy.decide(spec, obs, state, NOW)
+    decision, _ = controller.decide(spec, obs, state, NOW)
     return any("request rate missing" in reason for reason in decision.reasons)
 
 

@@ -6,10 +6,11 @@ from dataclasses import replace
 
 from governor.actuate.workloads import WorkloadState
 from governor.controller.registry import Entry
-from governor.controller.status import Seen, build_status
+from governor.controller.status import Seen
 from governor.explain import render
 from governor.model import Observation, Sample, ServiceKey, ServiceSpec, SLOSpec, TokenLatencySLO
 from governor.model.conditions import find_condition
+from tests.unit.controller.statuses import build_status
 
 KEY = ServiceKey("ml", "chat")
 TOKENS = SLOSpec(latency_declared=False, ttft=TokenLatencySLO(300.0, 0.9), itl=TokenLatencySLO(50.0, 0.9))

@@ -14,8 +14,10 @@ import governor
 from governor.kube.client import ApiError
 from governor.kube.status import StatusWriter, status_path
 from governor.model import ServiceKey
+from governor.model.status import ServiceStatus
 
 KEY = ServiceKey("ml", "chat")
+S = ServiceStatus.from_status
 PATH = "/apis/governor.dev/v1alpha1/namespaces/ml/inferenceservices/chat/status"
 
 
@@ -70,20 +72,21 @@ async def test_end_of_tick_writes_material_changes_the_heartbeat_and_forced_writ
     writer = StatusWriter(api, heartbeat_seconds=60.0)
     first = {"replicas": 2, "metrics": {"rps": 5.0, "observedAt": "t0"}}
     writer.seed(KEY, first, now=0.0)
-    assert not await writer.end_of_tick(KEY, {**first, "metrics": {"rps": 5.0, "observedAt": "t1"}}, now=10.0)
-    assert await writer.end_of_tick(KEY, {**first, "replicas": 3}, now=20.0)
-    assert not await writer.end_of_tick(KEY, {**first, "replicas": 3}, now=30.0)
-    assert await writer.end_of_tick(KEY, {**first, "replicas": 3}, now=30.0, force=True)
-    assert await writer.end_of_tick(KEY, {**first, "replicas": 3}, now=120.0)  # the heartbeat, spread by service
+    later = S({**first, "metrics": {"rps": 5.0, "observedAt": "t1"}})
+    assert not await writer.end_of_tick(KEY, later, now=10.0)
+    assert await writer.end_of_tick(KEY, S({**first, "replicas": 3}), now=20.0)
+    assert not await writer.end_of_tick(KEY, S({**first, "replicas": 3}), now=30.0)
+    assert await writer.end_of_tick(KEY, S({**first, "replicas": 3}), now=30.0, force=True)
+    assert await writer.end_of_tick(KEY, S({**first, "replicas": 3}), now=120.0)  # the heartbeat, spread by service
     assert [body["status"]["replicas"] for _, body in api.patches] == [3, 3, 3]
 
 
 async def test_a_service_never_written_is_written_at_once_and_forget_starts_over() -> None:
     api = PatchRecorder()
     writer = StatusWriter(api, heartbeat_seconds=60.0)
-    assert await writer.end_of_tick(KEY, {"replicas": 1}, now=5.0)
+    assert await writer.end_of_tick(KEY, S({"replicas": 1}), now=5.0)
     writer.forget(KEY)
-    assert await writer.end_of_tick(KEY, {"replicas": 1}, now=6.0)
+    assert await writer.end_of_tick(KEY, S({"replicas": 1}), now=6.0)
     assert len(api.patches) == 2
 
 
@@ -114,11 +117,33 @@ def test_status_is_patched_in_exactly_two_functions_both_in_kube_status() -> Non
     assert patchers == {("kube/status.py", name) for name in writers}
 
 
-async def test_a_change_made_in_place_to_the_dict_last_written_is_still_a_change() -> None:
+async def test_current_follows_the_journal_so_a_failed_reconcile_resumes_from_the_last_swap_step() -> None:
     api = PatchRecorder()
-    writer = StatusWriter(api)  # type: ignore[arg-type]
-    status: dict[str, Any] = {"replicas": 2, "alerts": {"active": []}}
-    assert await writer.end_of_tick(KEY, status, now=0.0)
-    status["alerts"]["active"].append({"name": "SLOBurnRatePage"})  # a layer merging into the same dict
-    assert await writer.end_of_tick(KEY, status, now=1.0)
-    assert len(api.patches) == 2
+    writer = StatusWriter(api)
+    writer.seed(KEY, {"precision": "bf16", "replicas": 2}, now=0.0)
+    await writer.journal(KEY, {"swap": {"phase": "Rolling", "to": "fp8"}})
+    current = writer.current(KEY)
+    assert current.actuation.swap == {"phase": "Rolling", "to": "fp8"} and current.workload.replicas == 2
+    await writer.journal(KEY, {"swap": None, "precision": "fp8"})
+    assert writer.current(KEY).actuation.swap is None and writer.current(KEY).actuation.precision == "fp8"
+    assert not await writer.end_of_tick(KEY, writer.current(KEY), now=1.0), "the journal already wrote it"
+
+
+async def test_a_failed_write_is_made_by_the_next_tick() -> None:
+    class FailsOnce(PatchRecorder):
+        failed = False
+
+        async def patch(self, path: str, body: Any) -> dict[str, Any]:
+            if not self.failed:
+                self.failed = True
+                raise ApiError(500, "etcd is unhappy")
+            return await super().patch(path, body)
+
+    api = FailsOnce()
+    writer = StatusWriter(api)
+    writer.seed(KEY, {"replicas": 2}, now=0.0)
+    with pytest.raises(ApiError):
+        await writer.end_of_tick(KEY, S({"replicas": 3}), now=1.0)
+    assert writer.current(KEY).workload.replicas == 3, "what the reconcile composed stays current"
+    assert await writer.end_of_tick(KEY, S({"replicas": 3}), now=2.0)
+    assert [body["status"]["replicas"] for _, body in api.patches] == [3]
