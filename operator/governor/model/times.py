@@ -7,13 +7,16 @@ milliseconds (what Alertmanager and PagerDuty accept).
 from __future__ import annotations
 
 import datetime
+import math
 import time
 from typing import Any
 
 
 def iso(ts: float, *, milliseconds: bool = False) -> str:
-    """Unix seconds → ``2026-12-05T07:05:12Z`` (``…:12.577Z`` with ``milliseconds``)."""
-    moment = datetime.datetime.fromtimestamp(ts, tz=datetime.UTC)
+    """Unix seconds → ``2026-12-05T07:05:12Z`` (``…:12.577Z`` with ``milliseconds``), truncated, never rounded
+    up: a moment half a microsecond before a second is still written as the second before."""
+    scale = 1000 if milliseconds else 1
+    moment = datetime.datetime.fromtimestamp(math.floor(ts * scale) / scale, tz=datetime.UTC)
     return moment.isoformat(timespec="milliseconds" if milliseconds else "seconds").replace("+00:00", "Z")
 
 
