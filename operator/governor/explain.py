@@ -16,6 +16,7 @@ from typing import Any
 
 from governor.kube.client import ApiError, KubeApi, KubernetesApi, api_path
 from governor.model.resource import GROUP, PLURAL, VERSION
+from governor.model.status import ServiceStatus
 
 EVENTS_SHOWN = 10
 
@@ -52,7 +53,8 @@ async def fetch(api: KubeApi, namespace: str, name: str) -> tuple[dict[str, Any]
 
 
 def render(obj: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -> str:
-    meta, spec, status = obj.get("metadata") or {}, obj.get("spec") or {}, obj.get("status") or {}
+    meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
+    status = ServiceStatus.from_status(obj.get("status"))
     lines = [f"InferenceService {meta.get('namespace')}/{meta.get('name')}"]
     lines += _summary(spec, status)
     lines += _section("Decision", _decision(status))
@@ -63,15 +65,16 @@ def render(obj: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _summary(spec: Mapping[str, Any], status: Mapping[str, Any]) -> list[str]:
-    metrics = status.get("metrics") or {}
+def _summary(spec: Mapping[str, Any], status: ServiceStatus) -> list[str]:
+    metrics = status.metrics or {}
     slo = spec.get("slo") or {}
     bounds = f"{spec.get('minReplicas', 1)}..{spec.get('maxReplicas')}"
     preferred = (spec.get("precision") or {}).get("preferred", "-")
+    workload = status.workload
     return [
-        f"  replicas   {status.get('readyReplicas', '?')}/{status.get('replicas', '?')} ready, "
-        f"desired {status.get('desiredReplicas', '-')} (bounds {bounds})",
-        f"  precision  {status.get('precision', '-')} (preferred {preferred})",
+        f"  replicas   {_or(workload.ready_replicas, '?')}/{_or(workload.replicas, '?')} ready, "
+        f"desired {_or(status.decision.desired_replicas, '-')} (bounds {bounds})",
+        f"  precision  {status.actuation.precision or '-'} (preferred {preferred})",
         f"  latency    p99 {_fmt(metrics.get('latencyP99Ms'), 'ms')} vs SLO {slo.get('latencyMs', '-')} ms; "
         f"{_fmt(metrics.get('rps'), 'req/s')}; GPU {_fmt(metrics.get('gpuUtilization'), '')}; "
         f"source {metrics.get('source', 'none')}",
@@ -110,34 +113,34 @@ def _section(title: str, rows: list[str]) -> list[str]:
     return ["", f"{title}:", *(rows or ["  (none)"])]
 
 
-def _decision(status: Mapping[str, Any]) -> list[str]:
-    decision = status.get("decision") or {}
-    rows = [f"  - {reason}" for reason in decision.get("reasons") or []]
-    return ([f"  at {decision['at']}"] if decision.get("at") else []) + rows
+def _or(value: object, missing: str) -> str:
+    return missing if value is None else str(value)
 
 
-def _conditions(status: Mapping[str, Any]) -> list[str]:
+def _decision(status: ServiceStatus) -> list[str]:
+    decision = status.decision
+    rows = [f"  - {reason}" for reason in decision.reasons]
+    return ([f"  at {decision.at}"] if decision.at else []) + rows
+
+
+def _conditions(status: ServiceStatus) -> list[str]:
     return [
         f"  {c.get('type', '?'):<18} {c.get('status', '?'):<8} {c.get('reason', '')}: {c.get('message', '')}"
-        for c in status.get("conditions") or []
+        for c in status.conditions
     ]
 
 
-def _swap(status: Mapping[str, Any]) -> list[str]:
-    swap = status.get("swap")
-    if not isinstance(swap, Mapping):
-        return [f"  last swap {status['lastSwapTime']}"] if status.get("lastSwapTime") else []
+def _swap(status: ServiceStatus) -> list[str]:
+    swap, last = status.actuation.swap, status.actuation.last_swap_time
+    if swap is None:
+        return [f"  last swap {last}"] if last else []
     return ["  " + ", ".join(f"{k}={v}" for k, v in swap.items() if not isinstance(v, (dict, list)))]
 
 
-def _alerts(status: Mapping[str, Any]) -> list[str]:
-    rows = []
-    for alert in status.get("alerts") or []:
-        if isinstance(alert, Mapping):
-            name = alert.get("name") or alert.get("alertname") or "?"
-            state = alert.get("phase") or alert.get("state") or "?"
-            rows.append(f"  {name:<24} {state:<9} {alert.get('severity', '')}")
-    return rows
+def _alerts(status: ServiceStatus) -> list[str]:
+    return [
+        f"  {a.get('name', '?'):<24} {a.get('state', '?'):<9} {a.get('severity', '')}" for a in status.alerts.records
+    ]
 
 
 def _events(events: Sequence[Mapping[str, Any]]) -> list[str]:
