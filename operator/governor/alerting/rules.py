@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from governor.alerting.budget import PAGE_WINDOWS, TICKET_WINDOWS, BudgetHistory, BurnWindow, scaled
 from governor.alerting.types import Condition, Severity, frozen_labels
 from governor.model import Decision, Observation, ServiceSpec
+from governor.model.slo import verdicts
 
 
 @dataclass(frozen=True)
@@ -177,28 +178,22 @@ def _fresh(inp: RuleInput, name: str) -> float | None:
 
 
 def _breaching(inp: RuleInput) -> tuple[bool, str]:
-    """Whether a declared objective is breached now: request latency (when declared), TTFT, ITL."""
-    slo, reasons = inp.spec.slo, []
-    measured = False
-    if slo.latency_declared:
-        attainment, p = _fresh(inp, "slo_attainment"), _fresh(inp, "latency_p99_ms")
-        measured = measured or attainment is not None or p is not None
-        if attainment is not None and attainment < slo.objective:
-            reasons.append(f"SLO attainment {attainment:.4g} < {slo.objective:g}")
-        elif attainment is None and p is not None and p > slo.latency_ms:
-            reasons.append(f"p99 latency {p:.4g} ms > {slo.latency_ms:g} ms")
-    for name, declared in (("ttft", slo.ttft), ("itl", slo.itl)):
-        if declared is None:
+    """Whether a declared objective is breached now, on fresh signals (``governor.model.slo.verdicts``)."""
+    judged = verdicts(inp.spec.slo, lambda name: _fresh(inp, name))
+    reasons = []
+    for v in judged:
+        if v.met:
             continue
-        share, value = _fresh(inp, f"{name}_attainment"), _fresh(inp, f"{name}_ms")
-        measured = measured or share is not None or value is not None
-        if share is not None and share < slo.objective:
-            reasons.append(f"{name.upper()} attainment {share:.4g} < {slo.objective:g}")
-        elif share is None and value is not None and value > declared.ms:
-            reasons.append(f"{name.upper()} {value:.4g} ms > {declared.ms:g} ms")
+        if v.share is not None:
+            what = "SLO" if v.objective == "latency" else v.objective.upper()
+            reasons.append(f"{what} attainment {v.share:.4g} < {inp.spec.slo.objective:g}")
+        elif v.objective == "latency":
+            reasons.append(f"p99 latency {v.measured_ms:.4g} ms > {v.limit_ms:g} ms")
+        else:
+            reasons.append(f"{v.objective.upper()} {v.measured_ms:.4g} ms > {v.limit_ms:g} ms")
     if reasons:
         return True, "; ".join(reasons)
-    return False, "within every objective" if measured else "no latency signal"
+    return False, "within every objective" if judged else "no latency signal"
 
 
 def at_capacity_breaching(inp: RuleInput) -> Condition:

@@ -21,6 +21,7 @@ from governor.controller.registry import Entry
 from governor.model import Decision, Observation, ServiceSpec
 from governor.model import conditions as cond
 from governor.model.conditions import ConditionUpdate
+from governor.model.slo import verdicts
 from governor.model.status import (
     ActuationStatus,
     AlertStatus,
@@ -106,34 +107,31 @@ def _set(
     return tuple(out)
 
 
-def slo_verdicts(spec: ServiceSpec, obs: Observation | None) -> list[tuple[bool, str]]:
-    """(met, words) for each declared objective that was measured: request latency, TTFT, ITL.
+WHAT = {"latency": "requests", "ttft": "requests' first token", "itl": "token gaps"}
 
-    Each is judged by its attainment against ``objective`` when measured, else by its quantile
-    against its threshold. Request latency is not judged when the spec declares only token objectives.
-    """
+
+def slo_verdicts(spec: ServiceSpec, obs: Observation | None) -> list[tuple[bool, str]]:
+    """(met, words) for each declared objective that was measured (``governor.model.slo.verdicts``)."""
     if obs is None:
         return []
     slo, out = spec.slo, []
-    if slo.latency_declared:
-        attained, p99 = obs.slo_attainment, obs.latency_p99_ms
-        if attained is not None:
-            text = f"{attained.value:.2%} of requests within {slo.latency_ms:g} ms (objective {slo.objective:.2%})"
-            out.append((attained.value >= slo.objective, text))
-        elif p99 is not None:
-            out.append((p99.value <= slo.latency_ms, f"p99 {p99.value:.0f} ms vs SLO {slo.latency_ms:g} ms"))
-    for name, label, what in (("ttft", "TTFT", "requests' first token"), ("itl", "ITL", "token gaps")):
-        declared = slo.ttft if name == "ttft" else slo.itl
-        if declared is None:
-            continue
-        share, measured = getattr(obs, f"{name}_attainment"), getattr(obs, f"{name}_ms")
-        if share is not None:
-            text = f"{label}: {share.value:.2%} of {what} within {declared.ms:g} ms (objective {slo.objective:.2%})"
-            out.append((share.value >= slo.objective, text))
-        elif measured is not None:
-            text = f"{label} p{declared.quantile * 100:g} {measured.value:.0f} ms vs SLO {declared.ms:g} ms"
-            out.append((measured.value <= declared.ms, text))
+    for v in verdicts(slo, lambda name: _value(obs, name)):
+        label = "" if v.objective == "latency" else f"{v.objective.upper()}: "
+        if v.share is not None:
+            text = (
+                f"{label}{v.share:.2%} of {WHAT[v.objective]} within {v.limit_ms:g} ms (objective {slo.objective:.2%})"
+            )
+        elif v.objective == "latency":
+            text = f"p99 {v.measured_ms:.0f} ms vs SLO {v.limit_ms:g} ms"
+        else:
+            text = f"{v.objective.upper()} p{v.quantile * 100:g} {v.measured_ms:.0f} ms vs SLO {v.limit_ms:g} ms"
+        out.append((v.met, text))
     return out
+
+
+def _value(obs: Observation, name: str) -> float | None:
+    sample = getattr(obs, name)
+    return sample.value if sample is not None else None
 
 
 def service_conditions(spec: ServiceSpec, seen: Seen, precision: str) -> dict[str, tuple[str, str, str]]:
