@@ -172,8 +172,12 @@ class AlertEngine:
             token_history.record(observation)
         context = context or AlertContext()
         inputs = RuleInput(spec, observation, decision, context, history, config.rules, now, tokens, self.stale_seconds)
-        conditions = with_links(evaluate_rules(inputs), config.links)
         prior = from_status(prior_status)
+        # An inactive condition matters only to a record of its rule (to resolve it): the others would
+        # change nothing, so they are not given links (most rules of most services, every tick).
+        ruled = {r.rule for r in prior}
+        relevant = [c for c in evaluate_rules(inputs) if c.active or c.rule in ruled]
+        conditions = with_links(relevant, config.links)
         acks = {r.fingerprint: self.notifier.acknowledged(r.fingerprint) for r in prior} if self.notifier else {}
         records = apply_inhibition(advance(prior, conditions, now, acks), config.inhibit_rules)
         routed, problems = routed_receivers(spec, config)

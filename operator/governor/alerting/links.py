@@ -17,6 +17,7 @@ Templates take ``{rule}`` (the rule name in lower case, which is also its anchor
 
 from __future__ import annotations
 
+import functools
 import re
 import string
 from collections.abc import Iterable, Mapping
@@ -53,7 +54,13 @@ class AlertLinks:
 
 
 def render(template: str, rule: str, labels: Mapping[str, str]) -> str:
-    values = {key: labels.get(key, "") for key in PLACEHOLDERS}
+    return _render(template, rule, tuple(labels.get(key, "") for key in PLACEHOLDERS))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _render(template: str, rule: str, placed: tuple[str, ...]) -> str:
+    """Memoised: every rule's condition for every service renders its runbook each tick, with the same labels."""
+    values = dict(zip(PLACEHOLDERS, placed, strict=True))
     values["rule"] = rule.lower()
     return template.format_map({key: quote(value, safe="") for key, value in values.items()})
 

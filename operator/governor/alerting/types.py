@@ -7,6 +7,7 @@ Everything here is frozen and free of I/O; times are unix seconds (floats).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -53,11 +54,17 @@ def _frozen(mapping: Mapping[str, str] | None) -> Mapping[str, str]:
 
 def fingerprint(labels: Mapping[str, str]) -> str:
     """Stable 16-hex-digit identity of a label set: independent of insertion order and process."""
+    return _fingerprint(tuple(sorted((key, str(value)) for key, value in labels.items())))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _fingerprint(items: tuple[tuple[str, str], ...]) -> str:
+    """Memoised: every rule's condition for every service asks each tick, with the same labels."""
     digest = hashlib.sha256()
-    for key in sorted(labels):
+    for key, value in items:
         digest.update(key.encode())
         digest.update(b"\xff")
-        digest.update(str(labels[key]).encode())
+        digest.update(value.encode())
         digest.update(b"\xff")
     return digest.hexdigest()[:16]
 

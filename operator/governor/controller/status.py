@@ -101,10 +101,7 @@ def compose_status(seen: Seen, prior: ServiceStatus, parts: Parts, now: float) -
 def _set(
     conditions: Sequence[JsonObject], updates: Sequence[tuple[str, bool | str, str, str]], now_iso: str, gen: int
 ) -> tuple[JsonObject, ...]:
-    out: list[dict[str, Any]] = [dict(c) for c in conditions]
-    for kind, state, reason, message in updates:
-        out = cond.set_condition(out, kind, state, reason, message, now_iso, gen)
-    return tuple(out)
+    return tuple(cond.set_conditions(conditions, updates, now_iso, gen))
 
 
 WHAT = {"latency": "requests", "ttft": "requests' first token", "itl": "token gaps"}

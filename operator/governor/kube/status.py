@@ -69,6 +69,7 @@ class _Record:
     current: ServiceStatus  # the service's status as the last reconcile composed it (written or not yet)
     written: Mapping[str, Any]  # the JSON last written (or read from the object)
     at: float  # when it was written
+    written_material: Any = None  # material(written), computed once per write
 
 
 @dataclass
@@ -86,7 +87,8 @@ class StatusWriter:
         """Take the status the object already carries as current and as the last write (a restarted
         operator rewrites nothing that did not change)."""
         current = ServiceStatus.from_status(status)
-        self._records[key] = _Record(current, current.to_status(), now)
+        written = current.to_status()
+        self._records[key] = _Record(current, written, now, material(written))
 
     def known(self, key: ServiceKey) -> bool:
         return key in self._records
@@ -111,19 +113,20 @@ class StatusWriter:
                     written.pop(name, None)
                 else:
                     written[name] = copy.deepcopy(value)
-            record.written = written
+            record.written, record.written_material = written, material(written)
 
     async def end_of_tick(self, key: ServiceKey, status: ServiceStatus, now: float, force: bool = False) -> bool:
         """Record ``status`` as current and write it when it materially changed since the last write, the
         heartbeat is due, or ``force``; ``True`` when it wrote. A failed write is retried by the next tick's
         call, which still sees the change."""
-        record = self._records.get(key) or _Record(ServiceStatus(), {}, 0.0)
+        record = self._records.get(key) or _Record(ServiceStatus(), {}, 0.0, material({}))
         record.current = status
         self._records[key] = record
-        body = status.to_status()
+        body = status.to_status()  # fresh containers: nothing the caller holds is shared with what is kept
+        body_material = material(body)
         due = now - record.at >= self.heartbeat_seconds * (1.0 + HEARTBEAT_SPREAD * _spread(key))
-        if not force and not due and not changed(record.written, body):
+        if not force and not due and body_material == record.written_material:
             return False
         await self.api.patch(status_path(key), {"status": body})
-        record.written, record.at = copy.deepcopy(body), now
+        record.written, record.written_material, record.at = body, body_material, now
         return True

@@ -70,10 +70,34 @@ def set_condition(
     ``status`` may be a bool (``True`` → ``"True"``). ``lastTransitionTime`` is ``now_iso`` when
     the condition is new or its status flipped, else the previous value is kept.
     """
+    return set_conditions(conditions, ((type, status, reason, message),), now_iso, observed_generation)
+
+
+def set_conditions(
+    conditions: Sequence[Mapping[str, Any]] | None,
+    updates: Sequence[tuple[str, str | bool, str, str]],
+    now_iso: str,
+    observed_generation: int | None = None,
+) -> list[dict[str, Any]]:
+    """``set_condition`` for each ``(type, status, reason, message)`` in turn, in one pass over the list."""
+    by_type: dict[str, Mapping[str, Any]] = {str(c.get("type")): c for c in conditions or ()}
+    for kind, status, reason, message in updates:
+        by_type[kind] = _entry(by_type.get(kind), kind, status, reason, message, now_iso, observed_generation)
+    return sorted((dict(c) for c in by_type.values()), key=_order)
+
+
+def _entry(
+    previous: Mapping[str, Any] | None,
+    type: str,
+    status: str | bool,
+    reason: str,
+    message: str,
+    now_iso: str,
+    observed_generation: int | None,
+) -> dict[str, Any]:
     status_text = _status_text(status)
     if not _REASON.match(reason):
         raise ValueError(f"condition reason must be a CamelCase word, got {reason!r}")
-    previous = find_condition(conditions, type)
     transition = now_iso
     if previous is not None and previous.get("status") == status_text and previous.get("lastTransitionTime"):
         transition = str(previous["lastTransitionTime"])
@@ -86,9 +110,7 @@ def set_condition(
     }
     if observed_generation is not None:
         entry["observedGeneration"] = observed_generation
-    result = [dict(c) for c in conditions or () if c.get("type") != type]
-    result.append(entry)
-    return sorted(result, key=_order)
+    return entry
 
 
 def find_condition(conditions: Sequence[Mapping[str, Any]] | None, type: str) -> Mapping[str, Any] | None:
