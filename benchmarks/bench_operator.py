@@ -51,9 +51,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.support.tick_bench import OperatorProcess, Run, counting_emulator, create_services, drive
 
-from governor.demo.control_plane import ControlPlane, find_binaries
-from governor.demo.emulator import EmulatorThread
 from governor.kube.client import KubernetesApi
+from governor.testing.control_plane import ControlPlane, find_binaries
+from governor.testing.emulator import EmulatorThread
 
 SIZES = (100, 1000)  # 10,000 on request (--sizes): see EMULATOR_10K
 REAL_SIZES = (100,)  # 1,000 on request (--real-sizes 100,1000); larger ones are skipped

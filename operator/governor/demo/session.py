@@ -24,9 +24,7 @@ from governor.alerting import DictConfigReader
 from governor.controller.app import Controller
 from governor.controller.build import build_controller
 from governor.demo import backends, report, story
-from governor.demo.client import KubeClient
 from governor.demo.live import LiveWorld, Notification
-from governor.demo.operator_thread import OperatorThread
 from governor.demo.report import TickRecord
 from governor.demo.scenario import Scenario, flash_crowd
 from governor.demo.world import FleetView, Ledger, server_load, step
@@ -34,6 +32,8 @@ from governor.model import ServiceSpec
 from governor.model.parse import parse_service
 from governor.model.resource import CRD_NAME, KIND, PLURAL
 from governor.settings import Settings
+from governor.testing.client import KubeClient
+from governor.testing.operator_thread import OperatorThread
 
 REPO = Path(__file__).resolve().parents[3]
 CRD = REPO / "crds" / "inferenceservice.yaml"

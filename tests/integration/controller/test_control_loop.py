@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from governor.controller.protocols import NoAlerts
-from governor.demo.standins import DeploymentStandIn
 from governor.model import Observation, Sample, ServiceKey, ServiceSpec
+from governor.testing.standins import DeploymentStandIn
 from tests.integration.controller.test_owned import NS, service
 from tests.support.kube import KubeHarness
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from governor.controller.metrics import OperatorMetrics
 from governor.controller.protocols import NoAlerts
-from governor.demo.standins import DeploymentStandIn
 from governor.model import ServiceKey
+from governor.testing.standins import DeploymentStandIn
 from tests.integration.controller.test_control_loop import Overloaded
 from tests.integration.controller.test_owned import NS, service
 from tests.support.kube import KubeHarness
