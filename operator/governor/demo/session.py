@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from governor import data
 from governor.actuate.workloads import workload_name
 from governor.alerting import DictConfigReader
 from governor.controller.app import Controller
@@ -35,8 +36,6 @@ from governor.settings import Settings
 from governor.testing.client import KubeClient
 from governor.testing.operator_thread import OperatorThread
 
-REPO = Path(__file__).resolve().parents[3]
-CRD = REPO / "crds" / "inferenceservice.yaml"
 STEP_SECONDS = 0.5  # how often the world re-reads the cluster and re-sets the load (wall clock)
 
 Sink = Callable[[str, Any], None]  # ("start" | "tick" | "event" | "alert", payload)
@@ -106,11 +105,9 @@ class DemoSession:
         with backends.open_backend(self.options.cluster, startup) as backend, LiveWorld(self.specs) as world:
             self._setup(f"{backend.kind} API up at {backend.url}; simulated model servers up")
             client = backend.client
-            if CRD.exists():
-                for doc in load_manifests([CRD]):
-                    client.apply(doc)
-                backends.wait_established(backend, CRD_NAME)
-                self._setup(f"CRD {CRD_NAME} established")
+            client.apply(data.crd())  # the CRD shipped with Governor (package data)
+            backends.wait_established(backend, CRD_NAME)
+            self._setup(f"CRD {CRD_NAME} established")
             backends.prepare(backend, self.docs, startup)
             clock = story.SimClock(self.options.speed)
             operator = OperatorThread(self._controller(backend, world, clock))
