@@ -58,7 +58,7 @@ class DemoOptions:
 
 
 @dataclass
-class Outcome:
+class DemoOutcome:
     """What the run produced, for the summary, the plot and the tests."""
 
     records: list[TickRecord] = field(default_factory=list)
@@ -93,10 +93,10 @@ class DemoSession:
         self.sink = sink
         self.docs = [dict(d) for d in options.services] or [story.demo_service()]
         self.specs = tuple(parse_service(d) for d in self.docs)
-        self.outcome = Outcome(specs=self.specs)
+        self.outcome = DemoOutcome(specs=self.specs)
         self._began = time.monotonic()
 
-    def run(self) -> Outcome:
+    def run(self) -> DemoOutcome:
         startup = self._startup_wall()
         self._began = time.monotonic()
         kind, _ = backends.resolve(self.options.cluster)
