@@ -4,7 +4,6 @@ FROM python:3.11-slim
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY operator ./operator
-COPY crds ./crds
 COPY examples ./examples
 RUN pip install --no-cache-dir . && useradd --uid 65532 --no-create-home governor
 USER 65532

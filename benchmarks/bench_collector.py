@@ -41,7 +41,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.support.prometheus import prometheus, query, reload, remote_write, write_config
 
-from governor.demo.servers import VLLM_BUCKETS
 from governor.metrics.client import HttpQueryClient
 from governor.metrics.presets import VLLM
 from governor.metrics.prometheus import PrometheusSource
@@ -49,6 +48,7 @@ from governor.metrics.queries import QueryBuilder
 from governor.metrics.rules import RecordedQueries, rules_file
 from governor.model import MetricsPreset, MetricsSpec, ServiceSpec, SLOSpec
 from governor.settings import PrometheusSettings
+from governor.testing.servers import VLLM_BUCKETS
 
 SIZES = (100, 1000, 10_000)
 STEP_MS, BEFORE_MS, AHEAD_MS = 20_000, 40_000, 120_000

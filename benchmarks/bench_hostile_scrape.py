@@ -34,9 +34,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from governor.demo.servers import Load, SimulatedModelServer
 from governor.metrics.scrape import ScrapeSource
 from governor.model import MetricsPreset, MetricsSpec, ServiceKey, ServiceSpec
+from governor.testing.servers import Load, SimulatedModelServer
 
 HUGE = 32 * 1024 * 1024
 DRIP_SECONDS = 0.1

@@ -51,9 +51,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.support.tick_bench import OperatorProcess, Run, counting_emulator, create_services, drive
 
-from governor.demo.control_plane import ControlPlane, find_binaries
-from governor.demo.emulator import EmulatorThread
+from governor import data
 from governor.kube.client import KubernetesApi
+from governor.testing.control_plane import ControlPlane, find_binaries
+from governor.testing.emulator import EmulatorThread
 
 SIZES = (100, 1000)  # 10,000 on request (--sizes): see EMULATOR_10K
 REAL_SIZES = (100,)  # 1,000 on request (--real-sizes 100,1000); larger ones are skipped
@@ -111,7 +112,7 @@ class ApiServerOnly(ControlPlane):
 @contextlib.contextmanager
 def real(binaries: Path) -> Iterator[Api]:
     with tempfile.TemporaryDirectory(prefix="bench-operator-") as tmp, ApiServerOnly(binaries, Path(tmp)) as plane:
-        plane.apply_file(Path(__file__).resolve().parents[1] / "crds" / "inferenceservice.yaml")
+        plane.apply(data.crd())  # the CRD shipped with Governor (package data, a copy of crds/)
         plane.kubectl("wait", "--for=condition=Established", "crd/inferenceservices.governor.dev", "--timeout=60s")
         token, ca = plane.tokens["admin"], str(plane.pki / "ca.crt")
         yield Api("real", plane.server, lambda: apiserver_writes(plane.server, token, ca), token, ca)

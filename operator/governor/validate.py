@@ -19,11 +19,10 @@ from typing import Any
 
 import yaml
 
+from governor import data
 from governor.model import InvalidSpec, crdschema
 from governor.model.parse import parse_service
 from governor.model.resource import API_VERSION, GROUP, KIND
-
-CRD_NAME = "inferenceservice.yaml"
 
 
 @dataclass(frozen=True)
@@ -59,21 +58,14 @@ def _json_path(parts: Iterable[Any]) -> str:
     return path
 
 
-def default_crd_path() -> Path | None:
-    """``crds/inferenceservice.yaml`` of a source checkout, or of the current directory."""
-    for root in (Path(__file__).resolve().parents[2], Path.cwd()):
-        candidate = root / "crds" / CRD_NAME
-        if candidate.is_file():
-            return candidate
-    return None
-
-
 def load_schema_check(crd_path: Path | None) -> tuple[SchemaCheck | None, str | None]:
-    """The schema check, or ``None`` with the reason it is unavailable."""
-    if crd_path is None:
-        return None, "CRD file not found (pass --crd): checking with parse rules only"
+    """The schema check of the CRD at ``crd_path`` (``None``: the one shipped with Governor, package
+    data), or ``None`` with the reason it is unavailable."""
     try:
-        crd = yaml.safe_load(crd_path.read_text())
+        crd = data.crd() if crd_path is None else yaml.safe_load(crd_path.read_text())
+    except OSError as error:
+        return None, f"CRD file cannot be read ({error.strerror or error}): checking with parse rules only"
+    try:
         return SchemaCheck(crdschema.version_schema(crd)), None
     except ImportError:
         return None, "jsonschema is not installed (pip install 'inference-governor[test]'): parse rules only"
@@ -148,12 +140,12 @@ def _inputs(names: Iterable[str]) -> Iterator[tuple[str, str | None]]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE", help="YAML files or directories ('-' reads stdin)")
-    parser.add_argument("--crd", type=Path, default=None, help="CRD file (default: crds/inferenceservice.yaml)")
+    parser.add_argument("--crd", type=Path, default=None, help="CRD file (default: the one shipped with Governor)")
     parser.add_argument("--quiet", "-q", action="store_true", help="print problems only, no summary")
 
 
 def main(args: argparse.Namespace) -> int:
-    schema, note = load_schema_check(args.crd or default_crd_path())
+    schema, note = load_schema_check(args.crd)
     if note:
         print(f"note: {note}", file=sys.stderr)
     checked, problems = 0, []

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from governor.demo.client import KubeClient
+from governor.testing.client import KubeClient
 from tests.support.control_plane import REPO, ControlPlane, running_control_plane
 from tests.support.pod_servers import PodServers
 from tests.support.processes import stop

@@ -17,9 +17,9 @@ import pytest
 import yaml
 
 from governor import validate
-from governor.demo.client import ApiStatusError, object_path
 from governor.model import InvalidSpec, rules
 from governor.model.parse import parse_service
+from governor.testing.client import ApiStatusError, object_path
 from tests.cluster.conftest import Cluster
 from tests.support.control_plane import REPO
 from tests.unit.schema.test_invalid_crs import BASE, CASES

@@ -19,8 +19,8 @@ import kubernetes
 
 from governor.actuate.swap.overrides import model_container
 from governor.actuate.writes import set_model_container
-from governor.demo.client import wait_for
 from governor.kube.client import KubernetesApi, api_path
+from governor.testing.client import wait_for
 from tests.cluster.conftest import Cluster, Operators
 from tests.cluster.manifests import IMAGE, PRECISION_OF_IMAGE, deployment, inference_service
 from tests.cluster.test_owned import ready_pods, replicas

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from governor.demo.client import wait_for
+from governor.testing.client import wait_for
 from tests.cluster.conftest import Cluster, Operators
 from tests.cluster.manifests import inference_service
 from tests.support.pod_model_control import PodModelControl

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from governor.demo.client import wait_for
+from governor.testing.client import wait_for
 from tests.cluster.conftest import Cluster, Operators
 from tests.support.control_plane import GPU_NODES
 from tests.support.install import CHART, MANIFESTS, REPO, run

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from governor.demo.client import wait_for
+from governor.testing.client import wait_for
 from tests.cluster.conftest import Cluster, Operators
 from tests.cluster.manifests import PRECISION_OF_IMAGE, deployment, inference_service
 from tests.support.pod_servers import PodServers

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from governor.alerting.parse import parse_config
-from governor.demo.client import wait_for
+from governor.testing.client import wait_for
 from tests.cluster.conftest import OPERATOR_NAMESPACE, Cluster, Operators
 from tests.support.control_plane import REPO
 

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from governor.demo.client import wait_for
+from governor.testing.client import wait_for
 from tests.cluster.conftest import Cluster, Operators
 from tests.cluster.manifests import IMAGE, PRECISION_OF_IMAGE, inference_service, pod_template
 from tests.support.control_plane import GPU_NODES, GPUS_PER_NODE

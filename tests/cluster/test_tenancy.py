@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from governor.demo.client import wait_for
+from governor.testing.client import wait_for
 from tests.cluster.conftest import Cluster, Operators
 from tests.cluster.manifests import PRECISION_OF_IMAGE, deployment, inference_service
 from tests.cluster.test_owned import ready_pods

@@ -1,4 +1,4 @@
-"""The real control plane for the cluster tests: ``governor.demo.control_plane`` with the build step.
+"""The real control plane for the cluster tests: ``governor.testing.control_plane`` with the build step.
 
 ``binaries()`` uses what ``scripts/test.sh`` exported (``GOVERNOR_CONTROL_PLANE_BIN``), or runs
 ``scripts/control-plane.sh`` — which returns at once on a warm cache and builds otherwise — so
@@ -13,7 +13,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-from governor.demo.control_plane import GPU_NODES, GPUS_PER_NODE, ControlPlane, ControlPlaneError, complete
+from governor.testing.control_plane import GPU_NODES, GPUS_PER_NODE, ControlPlane, ControlPlaneError, complete
 
 REPO = Path(__file__).resolve().parents[2]
 

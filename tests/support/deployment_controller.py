@@ -1,6 +1,6 @@
 """A test-side Deployment controller with pods: rolling updates the way Kubernetes does them.
 
-``governor.demo.standins.DeploymentStandIn`` only copies ``spec.replicas`` into status. Precision
+``governor.testing.standins.DeploymentStandIn`` only copies ``spec.replicas`` into status. Precision
 swaps need more: this controller keeps real Pod objects in the emulator (labels, ``podIP``, a
 ``Ready`` condition after ``startup_seconds``), rolls a changed template out respecting
 ``maxSurge`` / ``maxUnavailable``, writes the Deployment status fields a rollout is tracked by
@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from governor.demo.client import KubeClient
+from governor.testing.client import KubeClient
 
 NS_ANNOTATION = "sim.governor.dev/deployment"
 READY_AT = "sim.governor.dev/ready-at"

@@ -8,7 +8,7 @@ Usage::
             dep = kube.wait_for(lambda: kube.client.find("deployments", "ml", "chat"))
         kube.emulator.conflict_rules.append(lambda req: req.name == "chat")  # inject HTTP 409s
 
-The reusable parts (bookkeeping subclass, discovery, thread) live in ``governor.demo.emulator`` so the
+The reusable parts (bookkeeping subclass, discovery, thread) live in ``governor.testing.emulator`` so the
 demo and the tests run the same emulator.
 """
 
@@ -21,8 +21,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from governor.demo.client import KubeClient, wait_for
-from governor.demo.emulator import EmulatorThread, GovernorEmulator
+from governor.testing.client import KubeClient, wait_for
+from governor.testing.emulator import EmulatorThread, GovernorEmulator
 
 T = TypeVar("T")
 

@@ -15,7 +15,7 @@ import contextlib
 import threading
 from typing import Any
 
-from governor.demo.client import KubeClient
+from governor.testing.client import KubeClient
 from tests.support.triton_server import SimulatedModelServers
 
 SERVICE_LABEL = "governor.dev/service"

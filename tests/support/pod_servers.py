@@ -18,9 +18,9 @@ from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
-from governor.demo.client import KubeClient
-from governor.demo.servers import ServerHandle, SimulatedModelServer, start_server
 from governor.demo.world import FleetParams, server_load, step
+from governor.testing.client import KubeClient
+from governor.testing.servers import ServerHandle, SimulatedModelServer, start_server
 
 T = TypeVar("T")
 SERVICE_LABEL = "governor.dev/service"

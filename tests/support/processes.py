@@ -15,7 +15,7 @@ import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from governor.demo.control_plane import free_port, stop  # one implementation for the tests and the demo
+from governor.testing.control_plane import free_port, stop  # one implementation for the tests and the demo
 
 __all__ = ["free_port", "http_get", "require_binary", "running", "stop", "wait_http_ok"]
 

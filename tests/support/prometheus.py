@@ -24,7 +24,7 @@ from typing import Any
 import snappy
 import yaml
 
-from governor.demo.servers import ServerHandle, SimulatedModelServer, start_server
+from governor.testing.servers import ServerHandle, SimulatedModelServer, start_server
 from tests.support.processes import free_port, require_binary, running
 
 Labels = Mapping[str, str]

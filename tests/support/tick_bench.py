@@ -190,9 +190,9 @@ def child(argv: Sequence[str]) -> int:
 
     from governor.controller.build import build_controller
     from governor.controller.logs import configure_logging
-    from governor.demo.operator_thread import OperatorThread
     from governor.kube.client import KubernetesApi
     from governor.settings import OperatorSettings, Settings
+    from governor.testing.operator_thread import OperatorThread
 
     operator = OperatorSettings(tick_seconds=args.tick, status_heartbeat_seconds=args.heartbeat, metrics_port=0)
     configure_logging(operator)
@@ -467,7 +467,7 @@ def counting_emulator() -> Any:
     """A ``GovernorEmulator`` that counts every write request it serves (``.writes``), whoever sent it."""
     import attrs
 
-    from governor.demo.emulator import GovernorEmulator
+    from governor.testing.emulator import GovernorEmulator
 
     @attrs.define(kw_only=True)
     class CountingEmulator(GovernorEmulator):

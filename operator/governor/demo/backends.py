@@ -1,6 +1,6 @@
 """Where the demo's Kubernetes API comes from: a real control plane when one is built, else the emulator.
 
-``--cluster real`` starts the real control plane of ``governor.demo.control_plane`` (kube-apiserver,
+``--cluster real`` starts the real control plane of ``governor.testing.control_plane`` (kube-apiserver,
 etcd, kube-controller-manager, kube-scheduler, KWOK) in a temporary folder: the real Deployment and
 ReplicaSet controllers roll pods, KWOK starts them on fake GPU nodes after the service's start-up
 time, and the operator talks HTTPS with a token. ``--cluster emulator`` runs the embedded KMock
@@ -22,11 +22,11 @@ from typing import Any, Final
 
 import kopf
 
-from governor.demo.client import ApiStatusError, KubeClient, wait_for
-from governor.demo.control_plane import ControlPlane, find_binaries
-from governor.demo.emulator import EmulatorThread
-from governor.demo.standins import RollingStandIn
 from governor.kube.client import KubernetesApi
+from governor.testing.client import ApiStatusError, KubeClient, wait_for
+from governor.testing.control_plane import ControlPlane, find_binaries
+from governor.testing.emulator import EmulatorThread
+from governor.testing.standins import RollingStandIn
 
 CHOICES: Final = ("auto", "real", "emulator")
 READY_DELAY: Final = "pod-ready.stage.kwok.x-k8s.io/delay"

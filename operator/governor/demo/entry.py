@@ -23,7 +23,7 @@ from governor.demo import baseline, report
 from governor.demo.backends import CHOICES, BackendUnavailable
 from governor.demo.console import Printer, mode_for
 from governor.demo.scenario import Scenario
-from governor.demo.session import DemoOptions, DemoSession, Outcome, load_manifests
+from governor.demo.session import DemoOptions, DemoOutcome, DemoSession, load_manifests
 from governor.demo.story import DEMO_POLICY, DEMO_RULES, fleet_params
 from governor.settings import Settings
 
@@ -98,7 +98,7 @@ def plot_path(args: argparse.Namespace) -> Path | None:
     return None if args.json else DEFAULT_PLOT
 
 
-def summarise(outcome: Outcome, scenario: Scenario) -> report.RunSummary:
+def summarise(outcome: DemoOutcome, scenario: Scenario) -> report.RunSummary:
     """The run's summary, with the HPA it replaces simulated on the same story for the first service."""
     objective = min((s.slo.objective for s in outcome.specs), default=0.0)
     hpa, capacity = None, 0.0
@@ -147,7 +147,7 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-def write_plot(outcome: Outcome, path: Path, quiet: bool) -> None:
+def write_plot(outcome: DemoOutcome, path: Path, quiet: bool) -> None:
     try:
         report.plot(outcome.records, path)
     except ImportError:

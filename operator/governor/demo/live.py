@@ -27,8 +27,8 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from governor.demo.servers import Load, ServerHandle, SimulatedModelServer, start_server
 from governor.model import ServiceKey, ServiceSpec
+from governor.testing.servers import Load, ServerHandle, SimulatedModelServer, start_server
 
 T = TypeVar("T")
 HOST = "127.0.0.1"

@@ -19,14 +19,13 @@ from typing import Any
 
 import yaml
 
+from governor import data
 from governor.actuate.workloads import workload_name
 from governor.alerting import DictConfigReader
 from governor.controller.app import Controller
 from governor.controller.build import build_controller
 from governor.demo import backends, report, story
-from governor.demo.client import KubeClient
 from governor.demo.live import LiveWorld, Notification
-from governor.demo.operator_thread import OperatorThread
 from governor.demo.report import TickRecord
 from governor.demo.scenario import Scenario, flash_crowd
 from governor.demo.world import FleetView, Ledger, server_load, step
@@ -34,9 +33,9 @@ from governor.model import ServiceSpec
 from governor.model.parse import parse_service
 from governor.model.resource import CRD_NAME, KIND, PLURAL
 from governor.settings import Settings
+from governor.testing.client import KubeClient
+from governor.testing.operator_thread import OperatorThread
 
-REPO = Path(__file__).resolve().parents[3]
-CRD = REPO / "crds" / "inferenceservice.yaml"
 STEP_SECONDS = 0.5  # how often the world re-reads the cluster and re-sets the load (wall clock)
 
 Sink = Callable[[str, Any], None]  # ("start" | "tick" | "event" | "alert", payload)
@@ -59,7 +58,7 @@ class DemoOptions:
 
 
 @dataclass
-class Outcome:
+class DemoOutcome:
     """What the run produced, for the summary, the plot and the tests."""
 
     records: list[TickRecord] = field(default_factory=list)
@@ -94,10 +93,10 @@ class DemoSession:
         self.sink = sink
         self.docs = [dict(d) for d in options.services] or [story.demo_service()]
         self.specs = tuple(parse_service(d) for d in self.docs)
-        self.outcome = Outcome(specs=self.specs)
+        self.outcome = DemoOutcome(specs=self.specs)
         self._began = time.monotonic()
 
-    def run(self) -> Outcome:
+    def run(self) -> DemoOutcome:
         startup = self._startup_wall()
         self._began = time.monotonic()
         kind, _ = backends.resolve(self.options.cluster)
@@ -106,11 +105,9 @@ class DemoSession:
         with backends.open_backend(self.options.cluster, startup) as backend, LiveWorld(self.specs) as world:
             self._setup(f"{backend.kind} API up at {backend.url}; simulated model servers up")
             client = backend.client
-            if CRD.exists():
-                for doc in load_manifests([CRD]):
-                    client.apply(doc)
-                backends.wait_established(backend, CRD_NAME)
-                self._setup(f"CRD {CRD_NAME} established")
+            client.apply(data.crd())  # the CRD shipped with Governor (package data)
+            backends.wait_established(backend, CRD_NAME)
+            self._setup(f"CRD {CRD_NAME} established")
             backends.prepare(backend, self.docs, startup)
             clock = story.SimClock(self.options.speed)
             operator = OperatorThread(self._controller(backend, world, clock))

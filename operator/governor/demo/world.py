@@ -14,7 +14,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from governor.demo.servers import LatencyDistribution, Load
+from governor.testing.servers import LatencyDistribution, Load
 
 RHO_CAP = 0.97  # the smooth queueing term stops here; beyond it the backlog term takes over
 MAX_BACKLOG_SECONDS = 60.0  # clients give up after about a minute: the backlog never grows past this

@@ -7,7 +7,7 @@ recompute from a fresh read on 409 Conflict) and when an InferenceService's stat
 (``status``: the swap journal's write-ahead, and one write at the end of a tick) are each decided
 once, here, not once per caller.
 Kopf's own watches and handler bookkeeping go through Kopf; the demo's ``kubectl`` stand-in
-(``governor.demo.client``) plays a user and speaks plain HTTP on purpose.
+(``governor.testing.client``) plays a user and speaks plain HTTP on purpose.
 
 ``kube`` sits above ``model`` and ``settings`` and imports nothing else of Governor; the I/O layers
 (actuate, alerting, controller, metrics, agent, demo) reach the API only through it, and ``policy``,

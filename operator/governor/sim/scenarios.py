@@ -14,6 +14,7 @@ constant load it cannot carry, from t=0.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -44,7 +45,11 @@ from governor.sim.scenario import Scenario
 
 SERVICE_TIME_S = 4.0
 SLOTS = 16
-TRACES_DIR = Path(__file__).resolve().parents[3] / ".." / "shared" / "traces"
+# Recorded traces are not package data (too large, not ours to ship): GOVERNOR_TRACES_DIR names their
+# folder, else the shared/ folder beside a source checkout.
+TRACES_DIR = Path(
+    os.environ.get("GOVERNOR_TRACES_DIR") or Path(__file__).resolve().parents[3] / ".." / "shared" / "traces"
+)
 DEFAULT_TRACE = TRACES_DIR / "azure-llm-2023-conv.csv"
 MOONCAKE_TRACE = TRACES_DIR / "mooncake-conversation.jsonl"
 TRACE_SCENARIOS = {"trace": DEFAULT_TRACE, "mooncake": MOONCAKE_TRACE}

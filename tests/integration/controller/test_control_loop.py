@@ -18,10 +18,10 @@ import yaml
 
 from governor.alerting import DictConfigReader
 from governor.alerting.config import CONFIG_KEY
-from governor.demo.standins import DeploymentStandIn
 from governor.kube.client import KubeApi
 from governor.model import Observation, Sample, ServiceKey, ServiceSpec
 from governor.settings import AlertingSettings
+from governor.testing.standins import DeploymentStandIn
 from tests.integration.controller.test_owned import NS, service
 from tests.support.kube import KubeHarness
 

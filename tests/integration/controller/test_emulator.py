@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from governor.demo.client import ApiStatusError
+from governor.testing.client import ApiStatusError
 from tests.support.kube import KubeHarness
 
 

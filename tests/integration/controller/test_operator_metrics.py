@@ -7,7 +7,7 @@ precision, SLO attainment, firing alerts — and a deleted InferenceService's se
 from __future__ import annotations
 
 from governor.controller.metrics import OperatorMetrics
-from governor.demo.standins import DeploymentStandIn
+from governor.testing.standins import DeploymentStandIn
 from tests.integration.controller.test_control_loop import Overloaded, receivers
 from tests.integration.controller.test_owned import NS, service
 from tests.support.kube import KubeHarness

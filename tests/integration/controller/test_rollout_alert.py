@@ -15,10 +15,10 @@ import yaml
 
 from governor.alerting import DictConfigReader
 from governor.alerting.config import CONFIG_KEY
-from governor.demo.client import KubeClient
-from governor.demo.standins import DeploymentStandIn
 from governor.model import Decision, Observation, Precision, ServiceSpec
 from governor.policy import PolicyState
+from governor.testing.client import KubeClient
+from governor.testing.standins import DeploymentStandIn
 from tests.integration.actuation.rig import NS, service_body
 from tests.integration.controller.test_owned import condition
 from tests.support.decisions import bounds_only

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 
-from governor.demo.standins import DeploymentStandIn
+from governor.testing.standins import DeploymentStandIn
 from tests.integration.controller.test_owned import NS, condition, service
 from tests.support.kube import KubeHarness
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from governor.demo.emulator import EmulatorThread
 from governor.kube.client import KubernetesApi
+from governor.testing.emulator import EmulatorThread
 from tests.support.tick_bench import OperatorProcess, counting_emulator, create_services, drive
 
 SIZE = 50

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from governor.demo.servers import LatencyDistribution, Load, SimulatedModelServer
 from governor.model import MetricsPreset, MetricsSpec, ServiceKey, ServiceSpec, SLOSpec
+from governor.testing.servers import LatencyDistribution, Load, SimulatedModelServer
 from tests.support.prometheus import ServerFleet, Target, prometheus
 
 PODS_PER_SERVICE = 2

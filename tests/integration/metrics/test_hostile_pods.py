@@ -21,11 +21,11 @@ import pytest
 from aiohttp import web
 
 from governor.controller.metrics import OperatorMetrics
-from governor.demo.servers import Load, SimulatedModelServer
 from governor.metrics.build import build_source
 from governor.metrics.scrape import ScrapeSource, parse_text
 from governor.model import MetricsPreset, MetricsSpec, Observation, ServiceKey, ServiceSpec
 from governor.settings import PrometheusSettings, Settings
+from governor.testing.servers import Load, SimulatedModelServer
 from tests.integration.metrics.conftest import StaticPods
 
 MiB = 1024 * 1024

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from governor.demo.servers import Load, SimulatedModelServer
 from governor.metrics.client import HttpQueryClient
 from governor.metrics.prometheus import PrometheusSource
 from governor.model import MetricsPreset, MetricsSpec, Observation, ServiceSpec, SLOSpec, TokenLatencySLO
 from governor.settings import PrometheusSettings
+from governor.testing.servers import Load, SimulatedModelServer
 from tests.support.prometheus import ServerFleet, Target, prometheus
 
 LOAD = Load(rps=4.0)

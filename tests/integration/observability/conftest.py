@@ -27,13 +27,13 @@ from prometheus_client import CollectorRegistry
 from governor.alerting import AlertEngine, DictConfigReader, Notifier, ReceiverRegistry
 from governor.alerting.config import CONFIG_KEY
 from governor.controller.metrics import OperatorMetrics
-from governor.demo.client import KubeClient, wait_for
-from governor.demo.emulator import EmulatorThread
-from governor.demo.servers import LatencyDistribution, Load, SimulatedModelServer
-from governor.demo.standins import DeploymentStandIn
 from governor.metrics.build import build_source
 from governor.model import ServiceKey
 from governor.settings import PrometheusSettings, Settings
+from governor.testing.client import KubeClient, wait_for
+from governor.testing.emulator import EmulatorThread
+from governor.testing.servers import LatencyDistribution, Load, SimulatedModelServer
+from governor.testing.standins import DeploymentStandIn
 from tests.integration.controller.test_owned import NS, service
 from tests.integration.metrics.conftest import StaticPods
 from tests.support.kube_operator import run_operator

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from governor.demo.servers import LatencyDistribution
 from governor.metrics.histogram import quantile, share_within
+from governor.testing.servers import LatencyDistribution
 
 INF = math.inf
 DIST = LatencyDistribution()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from governor.demo.servers import SimulatedModelServer
 from governor.metrics.presets import TGI, TRITON, VLLM
 from governor.metrics.scrape import parse_text, target
 from governor.metrics.snapshot import Interval, extract, increase, observation
+from governor.testing.servers import SimulatedModelServer
 
 
 def page(preset: str, clock: list[float], **load: float) -> str:

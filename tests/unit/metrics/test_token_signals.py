@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from governor.demo.servers import SimulatedModelServer
 from governor.metrics.histogram import quantile, share_within
 from governor.metrics.presets import SGLANG, TGI, TRITON, VLLM
 from governor.metrics.prometheus import Collected, Job, _collect, _token_signals
@@ -13,6 +12,7 @@ from governor.metrics.scrape import parse_text
 from governor.metrics.snapshot import Interval, extract, observation
 from governor.metrics.tokens import goodput_lower_bound
 from governor.model import MetricsPreset, MetricsSpec, ServiceKey, ServiceSpec, SLOSpec, TokenLatencySLO
+from governor.testing.servers import SimulatedModelServer
 
 TOKEN_SLO = SLOSpec(latency_declared=False, ttft=TokenLatencySLO(175.0, 0.9), itl=TokenLatencySLO(40.0, 0.9))
 

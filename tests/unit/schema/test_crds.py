@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import copy
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 
+from governor import data
 from governor.model import crdschema
 from governor.model.errors import InvalidSpec
 from governor.model.parse import parse_service
 
-from .conftest import CRD_FILES, documents
+from .conftest import CRD_FILES, ISVC_CRD, documents
 
 
 def _crds() -> list[tuple[str, dict[str, Any]]]:
@@ -261,3 +263,12 @@ def test_parser_knows_every_field_of_the_crd(isvc_schema: dict[str, Any]) -> Non
         assert unknown == [], f"the CRD declares {target} but parse_service does not know it"
         probed += 1
     assert probed >= 60
+
+
+def test_the_package_ships_a_byte_equal_copy_of_the_crd() -> None:
+    """governor validate and governor demo read the CRD as package data (governor/data/), never
+    from the source tree; crds/ is the one source, and this copy must follow it."""
+    shipped = files(data).joinpath(data.CRD_FILE).read_bytes()
+    fix = f"cp {ISVC_CRD.relative_to(ISVC_CRD.parents[1])} operator/governor/data/{data.CRD_FILE}"
+    assert shipped == ISVC_CRD.read_bytes(), f"governor/data/{data.CRD_FILE} is stale: {fix}"
+    assert data.crd() == documents(ISVC_CRD)[0]

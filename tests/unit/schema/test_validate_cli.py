@@ -81,16 +81,23 @@ def test_stdin_yaml_errors_and_missing_files(
     assert len(lines) == 2  # --quiet: no summary
 
 
-def test_without_a_crd_file_parse_rules_still_apply(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setattr(validate, "default_crd_path", lambda: None)
+def test_the_crd_shipped_with_governor_is_the_default(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(BAD)
-    code = cli.main(["validate", str(bad)])
+    assert cli.main(["validate", str(bad), "-q"]) == 1
+    assert capsys.readouterr().err == ""  # no note: the schema check ran, from package data
+    assert validate.load_schema_check(None)[0] is not None
+
+
+def test_with_an_unreadable_crd_file_parse_rules_still_apply(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(BAD)
+    code = cli.main(["validate", str(bad), "--crd", str(tmp_path / "missing-crd.yaml")])
     captured = capsys.readouterr()
     assert code == 1
-    assert "note: CRD file not found" in captured.err
+    assert "note: CRD file cannot be read" in captured.err
     assert f"{bad}: InferenceService ml/bad: spec.minReplicas: {rules.MIN_LE_MAX}" in captured.out.splitlines()
 
 

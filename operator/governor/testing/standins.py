@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from governor.demo.client import ApiStatusError, KubeClient
+from governor.testing.client import ApiStatusError, KubeClient
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from governor.demo.standins import RollingStandIn
+from governor.testing.standins import RollingStandIn
 
 
 class FakeClient:

@@ -16,7 +16,7 @@ folder:
 * kube-scheduler, which places pods on KWOK nodes by their ``nvidia.com/gpu`` allocatable;
 * KWOK, which plays the kubelets: pods get loopback IPs from ``--cidr`` and turn Ready after the
   delay their ``pod-ready.stage.kwok.x-k8s.io/delay`` annotation chooses (stages in
-  ``kwok-stages.yaml``).
+  ``kwok-stages.yaml``, package data beside this module, copied into the work folder for KWOK).
 
 The administrator and the control plane's own components authenticate with static tokens; anyone
 else (the operator under its shipped RBAC) gets a real ServiceAccount token with
@@ -38,12 +38,13 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-STAGES = Path(__file__).with_name("kwok-stages.yaml")
+STAGES = "kwok-stages.yaml"  # package data of governor.testing
 BINARIES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "etcd", "kwok")
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "governor" / "control-plane"
 # Pods get loopback IPs, so a simulated model server can bind any pod's IP. Each control plane draws
@@ -169,6 +170,7 @@ class ControlPlane:
         self.wait_ready()
         self._spawn("controller-manager", self._controller_manager_argv())
         self._spawn("scheduler", self._scheduler_argv())
+        (self.workdir / STAGES).write_text(files(__package__ or "governor.testing").joinpath(STAGES).read_text())
         self._spawn("kwok", self._kwok_argv())
         self._add_gpu_nodes()
         self.boot_seconds = time.monotonic() - started
@@ -237,7 +239,7 @@ class ControlPlane:
         return [
             str(self.bin_dir / "kwok"), f"--kubeconfig={self.workdir / 'kwok.kubeconfig'}",
             "--manage-all-nodes=false", "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
-            f"--cidr={self.pod_cidr}", "--node-ip=127.0.0.1", f"--config={STAGES}",
+            f"--cidr={self.pod_cidr}", "--node-ip=127.0.0.1", f"--config={self.workdir / STAGES}",
             f"--server-address=127.0.0.1:{free_port()}",
         ]  # fmt: skip
 

@@ -1,7 +1,8 @@
 """Run Governor's operator in a background thread with its own event loop, stoppable from outside.
 
-The demo's main thread prints status while the operator (Kopf + controller) runs here; Kopf
-cancels every task of its loop on exit, so it gets a loop of its own, separate from the emulator's.
+The caller's main thread (the demo's live view, a test, a benchmark) goes on while the operator
+(Kopf + controller) runs here; Kopf cancels every task of its loop on exit, so it gets a loop of its
+own, separate from the emulator's.
 """
 
 from __future__ import annotations
