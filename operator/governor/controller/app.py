@@ -50,7 +50,7 @@ class Background(Protocol):
 class SourceCloser:
     """Closes the metrics source's connections on the operator's loop when the controller stops."""
 
-    def __init__(self, source: Any) -> None:
+    def __init__(self, source: MetricsSource) -> None:
         self.source = source
 
     async def start(self) -> None:

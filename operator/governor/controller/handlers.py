@@ -23,12 +23,12 @@ def build_registry(controller: Controller) -> kopf.OperatorRegistry:
     registry = kopf.OperatorRegistry()
 
     @kopf.on.startup(registry=registry)
-    async def start(settings: kopf.OperatorSettings, **_: Any) -> None:
+    async def start(settings: kopf.OperatorSettings, **_: object) -> None:
         controller.configure_kopf(settings)
         await controller.start()
 
     @kopf.on.cleanup(registry=registry)
-    async def stop(**_: Any) -> None:
+    async def stop(**_: object) -> None:
         await controller.stop()
 
     @kopf.on.login(registry=registry)
@@ -36,26 +36,26 @@ def build_registry(controller: Controller) -> kopf.OperatorRegistry:
         return controller.login(**kwargs)
 
     @kopf.on.resume(GROUP, VERSION, PLURAL, registry=registry)
-    async def resumed(body: kopf.Body, **_: Any) -> None:
+    async def resumed(body: kopf.Body, **_: object) -> None:
         await _changed(controller, body)
 
     @kopf.on.create(GROUP, VERSION, PLURAL, registry=registry)
-    async def created(body: kopf.Body, **_: Any) -> None:
+    async def created(body: kopf.Body, **_: object) -> None:
         await _changed(controller, body)
 
     @kopf.on.update(GROUP, VERSION, PLURAL, field="spec", registry=registry)
-    async def updated(body: kopf.Body, **_: Any) -> None:
+    async def updated(body: kopf.Body, **_: object) -> None:
         await _changed(controller, body)
 
     # The governor.dev/* annotations are parsed with the spec: a change to them is a change of the spec.
     @kopf.on.update(GROUP, VERSION, PLURAL, field="metadata.annotations", registry=registry)
-    async def annotated(body: kopf.Body, **_: Any) -> None:
+    async def annotated(body: kopf.Body, **_: object) -> None:
         await _changed(controller, body)
 
     # A watch-event handler, not @kopf.on.delete: no finalizer, so deleting an InferenceService never
     # hangs on a stopped operator; owned objects go with it through their ownerReferences anyway.
     @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)
-    async def deleted(type: str | None, body: kopf.Body, **_: Any) -> None:
+    async def deleted(type: str | None, body: kopf.Body, **_: object) -> None:
         if type != "DELETED":
             return
         try:

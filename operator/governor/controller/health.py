@@ -87,7 +87,7 @@ class _ThreadingServer(ThreadingMixIn, WSGIServer):
 
 
 class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # probes every few seconds: no access log
+    def log_message(self, format: str, *args: object) -> None:  # probes every few seconds: no access log
         return None
 
 

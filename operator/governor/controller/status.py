@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from governor.actuate.render import selector_string
 from governor.actuate.workloads import WorkloadState
@@ -183,8 +182,8 @@ def metrics_condition(obs: Observation) -> tuple[bool, str, str]:
     return False, "NoMetrics", f"no request rate or latency measured (source: {obs.source}); replicas held"
 
 
-def metrics_summary(obs: Observation) -> dict[str, Any]:
-    summary: dict[str, Any] = {"observedAt": iso(obs.at), "source": obs.source}
+def metrics_summary(obs: Observation) -> dict[str, str | float]:
+    summary: dict[str, str | float] = {"observedAt": iso(obs.at), "source": obs.source}
     for key, sample in (
         ("rps", obs.request_rate),
         ("latencyP99Ms", obs.latency_p99_ms),
