@@ -23,7 +23,7 @@ transitions; ``rollout`` and ``inplace_plan`` hold the phase-specific steps. All
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, Final
 
@@ -220,7 +220,6 @@ class Step:
     actions: tuple[Action, ...] = ()
     notes: tuple[Note, ...] = ()
     quarantine: tuple[QuarantineEntry, ...] | None = None  # replaced list, when it changes
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 SURGE_ROLLING_UPDATE: Final[Mapping[str, Any]] = {"maxSurge": 1, "maxUnavailable": 0}
