@@ -30,7 +30,7 @@ from governor.sim.matrix import (
     TRACE_RATES,
     TRACE_SCENARIOS,
     Cell,
-    Verdict,
+    TargetVerdict,
     clairvoyant_gap,
     matrix_cells,
     run_cell,
@@ -87,7 +87,7 @@ def _value(value: float, measure: str) -> str:
     return f"{value:.2f}"
 
 
-def print_verdicts(verdicts: list[Verdict]) -> None:
+def print_verdicts(verdicts: list[TargetVerdict]) -> None:
     print("\ntargets (Governor; median and worst over the cells each target is judged on):")
     for v in verdicts:
         t = v.target
@@ -116,7 +116,7 @@ def print_gaps(cells: list[Cell]) -> None:
         print(f"  {name:<24} violations {_times(violations):>8}  GPU-h {_times(gpu):>7}  ({len(gaps)} cells)")
 
 
-def as_json(cells: list[Cell], verdicts: list[Verdict]) -> dict[str, object]:
+def as_json(cells: list[Cell], verdicts: list[TargetVerdict]) -> dict[str, object]:
     def number(value: float) -> float | str:
         return value if math.isfinite(value) else str(value)
 

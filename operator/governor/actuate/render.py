@@ -15,6 +15,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from governor.kube.client import KubeObject
 from governor.model import ServiceSpec
 from governor.model.resource import API_VERSION, KIND, service_labels, service_selector
 
@@ -44,7 +45,7 @@ def selector_string(spec: ServiceSpec) -> str:
     return service_selector(spec.name)
 
 
-def owner_reference(spec: ServiceSpec) -> dict[str, Any]:
+def owner_reference(spec: ServiceSpec) -> dict[str, str | bool]:
     return {
         "apiVersion": API_VERSION,
         "kind": KIND,
@@ -55,19 +56,19 @@ def owner_reference(spec: ServiceSpec) -> dict[str, Any]:
     }
 
 
-def pod_template(spec: ServiceSpec) -> dict[str, Any]:
+def pod_template(spec: ServiceSpec) -> KubeObject:
     template: dict[str, Any] = thaw(spec.template or {})
     metadata = template.setdefault("metadata", {})
     metadata["labels"] = {**(metadata.get("labels") or {}), **selector_labels(spec)}
     return template
 
 
-def template_hash(template: Mapping[str, Any]) -> str:
+def template_hash(template: KubeObject) -> str:
     return hashlib.sha256(json.dumps(template, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _metadata(spec: ServiceSpec, annotations: Mapping[str, str] | None = None) -> dict[str, Any]:
-    meta: dict[str, Any] = {
+def _metadata(spec: ServiceSpec, annotations: Mapping[str, str] | None = None) -> KubeObject:
+    meta: dict[str, object] = {
         "name": spec.name,
         "namespace": spec.namespace,
         "labels": {**selector_labels(spec), **MANAGED_BY},
@@ -78,7 +79,7 @@ def _metadata(spec: ServiceSpec, annotations: Mapping[str, str] | None = None) -
     return meta
 
 
-def render_deployment(spec: ServiceSpec, replicas: int) -> dict[str, Any]:
+def render_deployment(spec: ServiceSpec, replicas: int) -> KubeObject:
     """The owned Deployment; ``replicas`` is clamped into the spec's bounds."""
     template = pod_template(spec)
     return {
@@ -94,9 +95,9 @@ def render_deployment(spec: ServiceSpec, replicas: int) -> dict[str, Any]:
     }
 
 
-def _ports(spec: ServiceSpec) -> list[dict[str, Any]]:
-    containers: Sequence[Mapping[str, Any]] = (spec.template or {}).get("spec", {}).get("containers") or ()
-    ports = []
+def _ports(spec: ServiceSpec) -> list[KubeObject]:
+    containers: Sequence[KubeObject] = (spec.template or {}).get("spec", {}).get("containers") or ()
+    ports: list[KubeObject] = []
     for container in containers:
         for port in container.get("ports") or ():
             if port.get("protocol", "TCP") == "TCP" and "containerPort" in port:
@@ -108,7 +109,7 @@ def _ports(spec: ServiceSpec) -> list[dict[str, Any]]:
     return ports
 
 
-def render_service(spec: ServiceSpec) -> dict[str, Any]:
+def render_service(spec: ServiceSpec) -> KubeObject:
     """The owned ClusterIP Service in front of the service's pods."""
     return {
         "apiVersion": "v1",

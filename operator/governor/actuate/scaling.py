@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 from governor.actuate.swap.journal import Note
+from governor.kube.client import KubeObject
 from governor.model import Decision, Precision, ServiceSpec
 from governor.model.times import iso, parse_iso
 
@@ -38,7 +39,7 @@ class ManualScale:
     def active(self, now: float) -> bool:
         return not self.released and now < self.until
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> KubeObject:
         return {
             "replicas": self.replicas,
             "since": iso(self.since),
@@ -47,7 +48,7 @@ class ManualScale:
         }
 
     @classmethod
-    def from_dict(cls, data: Any) -> ManualScale | None:
+    def from_dict(cls, data: object) -> ManualScale | None:
         if not isinstance(data, Mapping) or data.get("replicas") is None:
             return None
         since, until = parse_iso(data.get("since")), parse_iso(data.get("until"))
@@ -124,13 +125,13 @@ def plan_scale(
 
 
 def would_do(
-    previous: Mapping[str, Any],
+    previous: KubeObject,
     current: int,
     target: int | None,
     reasons: tuple[str, ...],
     served: Precision,
     wanted: Precision,
-) -> tuple[dict[str, Any] | None, tuple[Note, ...]]:
+) -> tuple[KubeObject | None, tuple[Note, ...]]:
     """Observe-only: ``status.wouldScale`` after this tick, and an Event for each value new in it."""
     would, notes = dict(previous), []
     if target is not None:

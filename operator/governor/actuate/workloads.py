@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 from governor.actuate.render import TEMPLATE_HASH, clamp_replicas, render_deployment, render_service
-from governor.kube.client import ApiError, KubeApi, api_path
+from governor.kube.client import ApiError, KubeApi, KubeObject, api_path
 from governor.model import GovernorError, ServiceSpec
 
 WorkloadKey = tuple[str, str]  # (namespace, name)
@@ -43,7 +43,7 @@ class WorkloadState:
         return self.observed_generation >= self.generation and self.updated_replicas >= self.replicas
 
 
-def workload_state(obj: Mapping[str, Any]) -> WorkloadState:
+def workload_state(obj: KubeObject) -> WorkloadState:
     spec = obj.get("spec") or {}
     status = obj.get("status") or {}
     meta = obj.get("metadata") or {}
@@ -58,7 +58,7 @@ def workload_state(obj: Mapping[str, Any]) -> WorkloadState:
     )
 
 
-def controller_uid(obj: Mapping[str, Any]) -> str | None:
+def controller_uid(obj: KubeObject) -> str | None:
     """The uid of the object's controller ownerReference, if it has one."""
     refs = (obj.get("metadata") or {}).get("ownerReferences") or ()
     return next((str(r.get("uid")) for r in refs if isinstance(r, Mapping) and r.get("controller")), None)
@@ -146,18 +146,21 @@ async def apply_owned(api: KubeApi, spec: ServiceSpec) -> ApplyResult:
     return ApplyResult(tuple(created), tuple(updated))
 
 
-def deployment_patch(spec: ServiceSpec, current: Mapping[str, Any]) -> dict[str, Any]:
+def deployment_patch(spec: ServiceSpec, current: KubeObject) -> KubeObject:
     """The merge patch that brings an existing owned Deployment in line with the spec (empty when none is needed)."""
     state = workload_state(current)
     desired = render_deployment(spec, state.replicas)
-    patch: dict[str, Any] = {}
+    patch: dict[str, object] = {}
+    spec_patch: dict[str, object] = {}
     annotations = (current.get("metadata") or {}).get("annotations") or {}
     wanted_hash = desired["metadata"]["annotations"][TEMPLATE_HASH]
     if annotations.get(TEMPLATE_HASH) != wanted_hash:
         patch["metadata"] = {"annotations": {TEMPLATE_HASH: wanted_hash}}
-        patch["spec"] = {"template": desired["spec"]["template"], "strategy": desired["spec"]["strategy"]}
+        spec_patch.update(template=desired["spec"]["template"], strategy=desired["spec"]["strategy"])
     if desired["spec"]["replicas"] != state.replicas:
-        patch.setdefault("spec", {})["replicas"] = desired["spec"]["replicas"]
+        spec_patch["replicas"] = desired["spec"]["replicas"]
+    if spec_patch:
+        patch["spec"] = spec_patch
     return patch
 
 
@@ -186,7 +189,7 @@ async def delete_owned(api: KubeApi, spec: ServiceSpec) -> None:
                 raise
 
 
-async def _find(api: KubeApi, path: str) -> dict[str, Any] | None:
+async def _find(api: KubeApi, path: str) -> KubeObject | None:
     try:
         return await api.get(path)
     except ApiError as exc:

@@ -9,20 +9,17 @@ whose result is already in place is skipped, so repeating any step after a resta
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from governor.actuate.swap.overrides import container_matches, model_container, with_container
 from governor.actuate.swap.selectors import label_selector, pod_labels, selects
-from governor.kube.client import ApiError, KubeApi, api_path
+from governor.kube.client import ApiError, KubeApi, KubeObject, api_path
 from governor.kube.retries import retry_conflicts
 
 
 async def set_model_container(
     api: KubeApi,
     path: str,
-    container: Mapping[str, Any],
-    rolling_update: Mapping[str, Any] | None,
+    container: KubeObject,
+    rolling_update: KubeObject | None,
     container_name: str | None,
 ) -> bool:
     """Make the Deployment's model container (and rollingUpdate) equal to these; ``False`` if already so."""
@@ -34,19 +31,22 @@ async def set_model_container(
         strategy_ok = rolling_update is None or _rolling_update(current) == dict(rolling_update)
         if container_matches(model_container(template, container_name), container) and strategy_ok:
             return False
-        patch: dict[str, Any] = {
-            "metadata": {"resourceVersion": (current.get("metadata") or {}).get("resourceVersion")},
-            "spec": {"template": {"spec": {"containers": with_container(template, container, container_name)}}},
+        spec_patch: dict[str, object] = {
+            "template": {"spec": {"containers": with_container(template, container, container_name)}}
         }
         if rolling_update is not None:
-            patch["spec"]["strategy"] = {"type": "RollingUpdate", "rollingUpdate": dict(rolling_update)}
+            spec_patch["strategy"] = {"type": "RollingUpdate", "rollingUpdate": dict(rolling_update)}
+        patch = {
+            "metadata": {"resourceVersion": (current.get("metadata") or {}).get("resourceVersion")},
+            "spec": spec_patch,
+        }
         await api.patch(path, patch)
         return True
 
     return await retry_conflicts(attempt, f"model container of {path}")
 
 
-async def set_rolling_update(api: KubeApi, path: str, rolling_update: Mapping[str, Any]) -> bool:
+async def set_rolling_update(api: KubeApi, path: str, rolling_update: KubeObject) -> bool:
     """Restore a Deployment's rollingUpdate parameters (no rollout: the template is untouched)."""
 
     async def attempt() -> bool:
@@ -63,11 +63,11 @@ async def set_rolling_update(api: KubeApi, path: str, rolling_update: Mapping[st
     return await retry_conflicts(attempt, f"strategy of {path}")
 
 
-def _rolling_update(deployment: Mapping[str, Any]) -> dict[str, Any]:
+def _rolling_update(deployment: KubeObject) -> KubeObject:
     return dict(((deployment.get("spec") or {}).get("strategy") or {}).get("rollingUpdate") or {})
 
 
-async def list_pods(api: KubeApi, namespace: str, selector: Any) -> list[dict[str, Any]]:
+async def list_pods(api: KubeApi, namespace: str, selector: object) -> list[KubeObject]:
     """The pods ``selector`` (a workload's ``spec.selector``) selects, filtered here too: not every API
     filters. Raises ``UnsupportedSelector`` for a selector that cannot be expressed safely."""
     query = label_selector(selector)

@@ -19,7 +19,7 @@ from governor.agent.pods import NoPodResolver, PodResolver, kubernetes_resolver
 from governor.agent.server import AgentState, serving
 from governor.settings import Settings
 
-log = logging.getLogger("governor.agent")
+logger = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,7 +41,7 @@ def main(args: argparse.Namespace) -> int:
         try:
             resolver = kubernetes_resolver(node)
         except NoPodResolver as exc:
-            log.warning("no Kubernetes access (%s): GPU processes will not be mapped to pods", exc)
+            logger.warning("no Kubernetes access (%s): GPU processes will not be mapped to pods", exc)
     probe = NvmlProbe(resolver=resolver, proc_root=Path(args.proc_root))
     port = settings.port if args.port is None else args.port
     interval = settings.interval_seconds if args.interval is None else args.interval
@@ -55,5 +55,5 @@ async def _serve(state: AgentState, probe: NvmlProbe, interval: float, host: str
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     async with serving(state, probe.sample, interval, host, port) as bound:
-        log.info("agent for node %s serving on %s:%d every %.1fs", state.node, host, bound, interval)
+        logger.info("agent for node %s serving on %s:%d every %.1fs", state.node, host, bound, interval)
         await stop.wait()

@@ -18,7 +18,7 @@ import pynvml
 
 from governor.agent.pods import PodRef, PodResolver, pod_uid_of
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -101,20 +101,20 @@ class NvmlProbe:
         except pynvml.NVMLError as exc:
             self.backoff.failed(now)
             wait = self.backoff.next_try - now
-            log.warning("NVML init failed (%s); retry %d in %.0fs", exc, self.backoff.failures, wait)
+            logger.warning("NVML init failed (%s); retry %d in %.0fs", exc, self.backoff.failures, wait)
             return f"NVML init failed: {exc}"
-        log.info("NVML initialised")
+        logger.info("NVML initialised")
         self._ready = True
         self.backoff.reset()
         return None
 
     def _lost(self, why: str) -> None:
-        log.warning("NVML lost (%s); re-initialising on the next sample", why)
+        logger.warning("NVML lost (%s); re-initialising on the next sample", why)
         self._ready = False
         try:
             pynvml.nvmlShutdown()
         except pynvml.NVMLError as exc:
-            log.info("NVML shutdown after loss failed: %s", exc)
+            logger.info("NVML shutdown after loss failed: %s", exc)
 
     def _gpu(self, index: int) -> GpuSample:
         try:

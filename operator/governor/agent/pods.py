@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from governor.model.errors import GovernorError
 from governor.model.resource import SERVICE_LABEL
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 _POD_UID = re.compile(r"pod([0-9a-f]{8}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{12})")
 
 

@@ -23,7 +23,7 @@ from prometheus_client.registry import Collector
 from governor.agent.nvml import GpuSample, NodeSample
 from governor.agent.pods import PodRef
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 GPU_LABELS = ["node", "gpu", "uuid", "namespace", "pod", "service"]
 
 

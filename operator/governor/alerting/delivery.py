@@ -30,7 +30,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge
 
 from governor.alerting.loader import ResolvedReceiver
 from governor.alerting.pacing import TokenBucket, backoff_delay
-from governor.alerting.senders import Outcome, SendResult, batch_size, send
+from governor.alerting.senders import DeliveryOutcome, SendResult, batch_size, send
 from governor.alerting.types import Delivery, Notification
 
 logger = logging.getLogger(__name__)
@@ -255,9 +255,11 @@ class Notifier:
     async def _send(self, lane: _Lane, notes: list[Notification]) -> SendResult:
         receiver = self.receivers.receiver(lane.name)
         if receiver is None:
-            return SendResult(Outcome.RETRY, detail="receiver not configured (missing from the ConfigMap or Secret)")
+            return SendResult(
+                DeliveryOutcome.RETRY, detail="receiver not configured (missing from the ConfigMap or Secret)"
+            )
         if self._session is None:
-            return SendResult(Outcome.RETRY, detail="notifier stopped")
+            return SendResult(DeliveryOutcome.RETRY, detail="notifier stopped")
         limit = receiver.config.rate_limit  # follow a reloaded ConfigMap
         lane.bucket.rate, lane.bucket.burst = limit.per_second, float(limit.burst)
         return await send(self._session, receiver, notes, self.clock())
@@ -265,7 +267,7 @@ class Notifier:
     def _settle(self, lane: _Lane, notes: list[Notification], result: SendResult) -> None:
         now = self.clock()
         self.metrics.sent.labels(lane.name, result.outcome.value).inc(len(notes))
-        if result.outcome == Outcome.RETRY:
+        if result.outcome == DeliveryOutcome.RETRY:
             lane.failures += 1
             delay = result.retry_after
             if delay is None:
@@ -285,7 +287,7 @@ class Notifier:
         if lane.failures:
             logger.info("alert receiver %s recovered after %d failed attempts", lane.name, lane.failures)
         lane.failures = 0
-        if result.outcome == Outcome.REJECTED:
+        if result.outcome == DeliveryOutcome.REJECTED:
             names = ", ".join(sorted({n.labels.get("alertname", "") for n in notes}))
             why = result.detail
             logger.error(

@@ -29,7 +29,7 @@ MAX_RETRY_AFTER = 3600.0
 USER_AGENT = "governor-alerting/1"
 
 
-class Outcome(StrEnum):
+class DeliveryOutcome(StrEnum):
     DELIVERED = "delivered"
     RETRY = "retry"
     REJECTED = "rejected"
@@ -37,7 +37,7 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class SendResult:
-    outcome: Outcome
+    outcome: DeliveryOutcome
     status: int | None = None
     retry_after: float | None = None
     detail: str = ""
@@ -65,12 +65,12 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
 
 def classify(status: int, retry_after: str | None, now: float) -> SendResult:
     if 200 <= status < 300:
-        return SendResult(Outcome.DELIVERED, status)
+        return SendResult(DeliveryOutcome.DELIVERED, status)
     if status == 429:
-        return SendResult(Outcome.RETRY, status, parse_retry_after(retry_after, now), "rate limited (429)")
+        return SendResult(DeliveryOutcome.RETRY, status, parse_retry_after(retry_after, now), "rate limited (429)")
     if status == 408 or status >= 500:
-        return SendResult(Outcome.RETRY, status, parse_retry_after(retry_after, now), f"HTTP {status}")
-    return SendResult(Outcome.REJECTED, status, None, f"HTTP {status}: receiver refused the request")
+        return SendResult(DeliveryOutcome.RETRY, status, parse_retry_after(retry_after, now), f"HTTP {status}")
+    return SendResult(DeliveryOutcome.REJECTED, status, None, f"HTTP {status}: receiver refused the request")
 
 
 def build_request(
@@ -110,10 +110,10 @@ async def send(
             await resp.read()
             return classify(resp.status, _header(resp.headers, "Retry-After"), now)
     except aiohttp.InvalidURL:
-        return SendResult(Outcome.REJECTED, None, None, "the receiver's URL is not valid")
+        return SendResult(DeliveryOutcome.REJECTED, None, None, "the receiver's URL is not valid")
     except (TimeoutError, aiohttp.ClientError, OSError) as exc:
         detail = scrub(f"{type(exc).__name__}: {exc}", receiver.secrets())
-        return SendResult(Outcome.RETRY, None, None, detail)
+        return SendResult(DeliveryOutcome.RETRY, None, None, detail)
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeAlias
 
 import kubernetes
 import urllib3
@@ -25,6 +25,11 @@ from governor.model.errors import GovernorError
 
 MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
+
+# A Kubernetes object as the API returns it: JSON, untyped by nature. Also any JSON object inside one
+# (a container, a selector, a status field) and what Governor builds to send. Read-only: a function
+# that builds one to change it further keeps a ``dict`` of its own.
+KubeObject: TypeAlias = Mapping[str, Any]
 
 
 class ApiError(GovernorError):
@@ -94,9 +99,9 @@ class KubeApi(Protocol):
 
     async def list(self, path: str, label_selector: str | None = None) -> list[dict[str, Any]]: ...
 
-    async def create(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]: ...
+    async def create(self, path: str, body: KubeObject) -> dict[str, Any]: ...
 
-    async def patch(self, path: str, body: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> dict[str, Any]: ...
+    async def patch(self, path: str, body: KubeObject | Sequence[KubeObject]) -> dict[str, Any]: ...
 
     async def delete(self, path: str) -> None: ...
 
@@ -144,10 +149,10 @@ class KubernetesApi:
         query = [("labelSelector", label_selector)] if label_selector else None
         return list((await self._call("GET", path, query=query)).get("items") or [])
 
-    async def create(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    async def create(self, path: str, body: KubeObject) -> dict[str, Any]:
         return await self._call("POST", path, dict(body), "application/json")
 
-    async def patch(self, path: str, body: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    async def patch(self, path: str, body: KubeObject | Sequence[KubeObject]) -> dict[str, Any]:
         if isinstance(body, Mapping):
             return await self._call("PATCH", path, dict(body), MERGE_PATCH)
         return await self._call("PATCH", path, [dict(op) for op in body], JSON_PATCH)

@@ -22,7 +22,7 @@ from dataclasses import fields
 from governor.metrics.source import MetricsSource, MetricsUnavailable, unavailable
 from governor.model import Observation, ServiceKey, ServiceSpec
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 # Signals a metrics backend measures; ``ready_replicas`` comes from the pod lister either way.
 MEASURED = tuple(f.name for f in fields(Observation) if f.name not in ("at", "source", "ready_replicas"))
@@ -58,7 +58,7 @@ class FallbackSource:
             result = await self.primary.observe(specs, now)
         except MetricsUnavailable as exc:
             if not self.degraded:
-                log.warning("primary metrics source unavailable, %s: %s", self._plan(), exc)
+                logger.warning("primary metrics source unavailable, %s: %s", self._plan(), exc)
             self.degraded = True
             self._answering_since = None
             return await self._fallback(specs, now)
@@ -76,7 +76,7 @@ class FallbackSource:
             try:
                 answer = dict(await self.fallback.observe(specs, now))
             except MetricsUnavailable as exc:
-                log.warning("fallback metrics source unavailable too: %s", exc)
+                logger.warning("fallback metrics source unavailable too: %s", exc)
                 answer = {spec.key: unavailable(now) for spec in specs}
         self._last_fallback = answer
         return answer
@@ -92,16 +92,16 @@ class FallbackSource:
             missing = gaps(result, latest)
         waited = now - self._answering_since
         if not missing:
-            log.warning("primary metrics source is back with data for every service (after %.0fs)", waited)
+            logger.warning("primary metrics source is back with data for every service (after %.0fs)", waited)
         elif waited >= self.catch_up_seconds:
-            log.warning(
+            logger.warning(
                 "primary metrics source answers for %.0fs but still lacks %s; switching back to it anyway",
                 waited,
                 _describe(missing),
             )
         else:
             if waited == 0:
-                log.info("primary metrics source answers again but lacks %s; still scraping", _describe(missing))
+                logger.info("primary metrics source answers again but lacks %s; still scraping", _describe(missing))
             return {key: latest.get(key, obs) if key in missing else obs for key, obs in result.items()}
         self.degraded = False
         self._answering_since = None

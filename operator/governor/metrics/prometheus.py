@@ -37,7 +37,7 @@ from governor.metrics.tokens import TOKEN_HISTOGRAMS, goodput_lower_bound, objec
 from governor.model import Observation, Sample, ServiceKey, ServiceSpec
 from governor.model.promql import UnsafeQuery, render
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 SIGNALS = frozenset(f.name for f in fields(Observation)) - {"at", "source"}
 TOKEN_BUCKETS = {f"{name}_bucket": name for name in TOKEN_HISTOGRAMS}  # row tag → token histogram
 
@@ -101,7 +101,7 @@ class PrometheusSource:
             if isinstance(answer, MetricsUnavailable):
                 raise answer
             if isinstance(answer, QueryRejected):
-                log.warning("Prometheus rejected a query (%s): %s", answer, job.expr[:200])
+                logger.warning("Prometheus rejected a query (%s): %s", answer, job.expr[:200])
                 continue
             if isinstance(answer, BaseException):
                 raise answer
@@ -180,12 +180,12 @@ class PrometheusSource:
         }
         for signal, template in spec.metrics.overrides.items():
             if signal not in SIGNALS:
-                log.warning("%s: override for unknown signal %r ignored", spec.key, signal)
+                logger.warning("%s: override for unknown signal %r ignored", spec.key, signal)
                 continue
             try:
                 jobs.append(Job(render(template, values), frozenset({spec.key}), signal))
             except UnsafeQuery as exc:
-                log.warning("%s: override for %s refused: %s", spec.key, signal, exc)
+                logger.warning("%s: override for %s refused: %s", spec.key, signal, exc)
         return jobs
 
     async def _recorded_groups(self, groups: Sequence[str]) -> frozenset[str]:
@@ -199,12 +199,12 @@ class PrometheusSource:
             try:
                 rows = await self._run(self.recorded.detect(markers))
             except QueryRejected as exc:
-                log.warning("recording-rule detection query rejected: %s", exc)
+                logger.warning("recording-rule detection query rejected: %s", exc)
                 rows = []
             present = {row.get("metric", {}).get("__name__") for row in rows}
             for group, marker in markers.items():
                 self._detected[group] = (now + self.layout_ttl, marker in present)
-                log.info("Prometheus %s: %s", group, "recorded series" if marker in present else "raw queries")
+                logger.info("Prometheus %s: %s", group, "recorded series" if marker in present else "raw queries")
         return frozenset(g for g in groups if self._detected[g][1])
 
     async def _slo_buckets(self, preset: Preset, thresholds_seconds: Collection[float]) -> tuple[str, ...]:
@@ -234,7 +234,7 @@ class PrometheusSource:
         try:
             rows = await self._run(expr) if expr else []
         except QueryRejected as exc:
-            log.warning("bucket layout query rejected: %s", exc)
+            logger.warning("bucket layout query rejected: %s", exc)
             rows = []
         pairs = sorted((float(row["metric"]["le"]), row["metric"]["le"]) for row in rows if "le" in row["metric"])
         bounds, labels = tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
@@ -333,7 +333,7 @@ def _collect(collected: Collected, job: Job, rows: Rows, service_label: str) -> 
 def _collect_override(collected: Collected, job: Job, rows: Rows) -> None:
     if len(rows) != 1:
         if rows:
-            log.warning("override for %s returned %d series, expected one", job.signal, len(rows))
+            logger.warning("override for %s returned %d series, expected one", job.signal, len(rows))
         return
     at, raw = rows[0]["value"]
     value = float(raw)

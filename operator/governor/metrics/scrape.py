@@ -46,7 +46,7 @@ from governor.model import Observation, Sample, ServiceKey, ServiceSpec
 from governor.model.errors import GovernorError
 from governor.settings import PrometheusSettings
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_BYTES = PrometheusSettings.scrape_max_bytes
 DEFAULT_MAX_AGE_SECONDS = PrometheusSettings.stale_seconds
@@ -205,7 +205,7 @@ class ScrapeSource:
         except PageRejected as exc:
             self._refused(spec, url, exc)
         except aiohttp.ClientError as exc:
-            log.info("%s: scrape of %s failed: %s", spec.key, url, exc)
+            logger.info("%s: scrape of %s failed: %s", spec.key, url, exc)
         return None
 
     async def _fetch(self, url: str, accept: str) -> bytes:
@@ -218,7 +218,7 @@ class ScrapeSource:
                 raise
 
     def _refused(self, spec: ServiceSpec, url: str, exc: PageRejected) -> None:
-        log.warning("%s: page of pod %s refused (%s); the service's other pods still count", spec.key, url, exc)
+        logger.warning("%s: page of pod %s refused (%s); the service's other pods still count", spec.key, url, exc)
         if self.on_rejected is not None:
             self.on_rejected(exc.reason)
 
@@ -234,7 +234,7 @@ class ScrapeSource:
             async with self._limit:
                 return json.loads(await self._fetch(base_url.rstrip("/") + "/v1/gpus", "application/json"))
         except (aiohttp.ClientError, TimeoutError, ValueError, PageRejected) as exc:
-            log.info("agent %s unreachable: %s", base_url, exc)
+            logger.info("agent %s unreachable: %s", base_url, exc)
             return None
 
     def _forget_old(self) -> None:

@@ -19,7 +19,7 @@ from governor.model.spec import Precision, ServiceSpec
 from governor.policy import behavior as hpa
 from governor.policy import precision as ladder
 from governor.policy.config import DEFAULT_CONFIG, PolicyConfig
-from governor.policy.reasons import Outcome
+from governor.policy.reasons import ScaleOutcome
 from governor.policy.reasons import reasons as _reasons
 from governor.policy.replicas import (
     judges_latency,
@@ -30,7 +30,7 @@ from governor.policy.replicas import (
     solve,
     token_need,
 )
-from governor.policy.signals import View, read, relative_throughput
+from governor.policy.signals import SignalView, read, relative_throughput
 from governor.policy.state import PolicyState
 from governor.policy.tokens import TokenNeed
 
@@ -116,7 +116,7 @@ def _planning_throughput(spec: ServiceSpec, served: Precision, target: Precision
 
 
 def _recommendations(
-    spec: ServiceSpec, view: View, latency_need: int | None, token: TokenNeed | None
+    spec: ServiceSpec, view: SignalView, latency_need: int | None, token: TokenNeed | None
 ) -> dict[str, int]:
     recs: dict[str, int] = token.as_recommendations() if token is not None else {}
     for name, value in (
@@ -129,7 +129,7 @@ def _recommendations(
     return recs
 
 
-def _counting(spec: ServiceSpec, view: View, recs: dict[str, int], cfg: PolicyConfig) -> dict[str, int]:
+def _counting(spec: ServiceSpec, view: SignalView, recs: dict[str, int], cfg: PolicyConfig) -> dict[str, int]:
     """The signals that set the count: the GPU target is a guard once the latency signal has data.
 
     The latency signal (G/G/c) sizes the fleet. The GPU-utilisation signal counts at the spec's
@@ -169,8 +169,13 @@ def _guard_utilization(arrival_scv: float, cfg: PolicyConfig) -> float:
 
 
 def _replicas(
-    spec: ServiceSpec, state: PolicyState, view: View, recs: dict[str, int], choice: ladder.LadderChoice, now: float
-) -> Outcome:
+    spec: ServiceSpec,
+    state: PolicyState,
+    view: SignalView,
+    recs: dict[str, int],
+    choice: ladder.LadderChoice,
+    now: float,
+) -> ScaleOutcome:
     current = state.replicas
     raw = max(recs.values()) if recs else current
     held = None
@@ -192,10 +197,10 @@ def _replicas(
         direction = ScaleDirection.DOWN
     else:
         direction = ScaleDirection.HOLD if held is not None else ScaleDirection.NONE
-    return Outcome(current, raw, stabilized, final, direction, held)
+    return ScaleOutcome(current, raw, stabilized, final, direction, held)
 
 
-def _short_of_capacity(spec: ServiceSpec, view: View) -> bool:
+def _short_of_capacity(spec: ServiceSpec, view: SignalView) -> bool:
     """The fleet shows saturation: requests queue, or the ITL (set by the batch) breaches.
 
     A TTFT tail from prompts too long to prefill in time breaches at any replica count; holding
@@ -214,7 +219,7 @@ def _next_state(
     state: PolicyState,
     updates: dict[str, Any],
     choice: ladder.LadderChoice,
-    outcome: Outcome,
+    outcome: ScaleOutcome,
     now: float,
     cfg: PolicyConfig,
 ) -> PolicyState:

@@ -28,7 +28,7 @@ from governor.model.slo import breach as slo_breach
 from governor.model.spec import Precision, PrecisionMode, PrecisionSpec, ServiceSpec, SwapMode, Variant
 from governor.policy.config import PolicyConfig
 from governor.policy.replicas import slo_need
-from governor.policy.signals import View
+from governor.policy.signals import SignalView
 from governor.policy.state import PolicyState
 
 
@@ -121,7 +121,7 @@ def swaps_last_hour(state: PolicyState, now: float) -> int:
     return sum(1 for t in state.swap_starts if t > now - 3600.0)
 
 
-def breach(spec: ServiceSpec, view: View) -> str | None:
+def breach(spec: ServiceSpec, view: SignalView) -> str | None:
     """Why the SLO is breaching now, or None."""
     return slo_breach(
         spec.slo,
@@ -134,7 +134,7 @@ def breach(spec: ServiceSpec, view: View) -> str | None:
 
 
 def choose(
-    spec: ServiceSpec, state: PolicyState, view: View, need: int | None, now: float, cfg: PolicyConfig
+    spec: ServiceSpec, state: PolicyState, view: SignalView, need: int | None, now: float, cfg: PolicyConfig
 ) -> LadderChoice:
     """Desired precision for this tick; ``need`` is the latency signal at the served precision."""
     served = state.precision
@@ -156,7 +156,9 @@ def choose(
     return _step_up(spec, state, view, now, cfg, rungs.up[served])
 
 
-def _during_swap(spec: ServiceSpec, state: PolicyState, view: View, now: float, cfg: PolicyConfig) -> LadderChoice:
+def _during_swap(
+    spec: ServiceSpec, state: PolicyState, view: SignalView, now: float, cfg: PolicyConfig
+) -> LadderChoice:
     """A swap is rolling: keep it, unless even its target is short at maxReplicas (then step further down)."""
     target = state.target_precision or state.precision
     need = slo_need(spec, view, _throughput(spec, target), cfg, planning=False) if view.fresh else None
@@ -190,7 +192,7 @@ def _budget_left(state: PolicyState, now: float, cfg: PolicyConfig) -> bool:
 
 
 def _step_down(
-    spec: ServiceSpec, state: PolicyState, view: View, need: int | None, now: float, cfg: PolicyConfig
+    spec: ServiceSpec, state: PolicyState, view: SignalView, need: int | None, now: float, cfg: PolicyConfig
 ) -> LadderChoice | None:
     served = state.precision
     if need is None or view.capacity_ref is None or view.arrival_now is None:
@@ -253,14 +255,14 @@ def _step_down(
     return LadderChoice(lower.precision, _with_batch(why, batch), None, True, batch)
 
 
-def _short_now(spec: ServiceSpec, view: View, throughput: float, cfg: PolicyConfig) -> bool:
+def _short_now(spec: ServiceSpec, view: SignalView, throughput: float, cfg: PolicyConfig) -> bool:
     """Would the arrivals here now (no forecast, no backlog) need more than maxReplicas?"""
     now = replace(view, arrival_plan=view.arrival_now or 0.0)
     need = slo_need(spec, now, throughput, cfg, planning=False)
     return need is not None and need > spec.max_replicas
 
 
-def _carrying(spec: ServiceSpec, view: View, lower: Variant, cfg: PolicyConfig) -> tuple[Variant, int | None]:
+def _carrying(spec: ServiceSpec, view: SignalView, lower: Variant, cfg: PolicyConfig) -> tuple[Variant, int | None]:
     """The rung a step down goes to from ``lower``, with its latency need.
 
     One rung when it carries the load at maxReplicas; otherwise the first rung further down
@@ -322,7 +324,7 @@ def _pays_off(relief: float, loss: float, ratio: float, startup: float) -> bool:
 
 
 def _step_up(
-    spec: ServiceSpec, state: PolicyState, view: View, now: float, cfg: PolicyConfig, higher: Variant | None
+    spec: ServiceSpec, state: PolicyState, view: SignalView, now: float, cfg: PolicyConfig, higher: Variant | None
 ) -> LadderChoice:
     """Step up after sustained headroom, but only onto capacity that is already there.
 
@@ -362,7 +364,7 @@ def _step_up(
 
 
 def _highest_with_headroom(
-    spec: ServiceSpec, view: View, higher: Variant, cfg: PolicyConfig
+    spec: ServiceSpec, view: SignalView, higher: Variant, cfg: PolicyConfig
 ) -> tuple[Variant, float] | None:
     """The highest-quality rung from ``higher`` up with headroom at maxReplicas, and its usage."""
     rungs = _rungs_of(spec)
@@ -379,7 +381,9 @@ def _highest_with_headroom(
     return best
 
 
-def _step_up_replicas(spec: ServiceSpec, view: View, target: Variant, replicas: int, cfg: PolicyConfig) -> int | None:
+def _step_up_replicas(
+    spec: ServiceSpec, view: SignalView, target: Variant, replicas: int, cfg: PolicyConfig
+) -> int | None:
     """Replicas to have ready before swapping up to ``target``: its latency need, plus the swap's outage."""
     need = slo_need(spec, view, target.relative_throughput, cfg)
     if need is None:

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 from governor.model.decision import ScaleDirection
 from governor.model.spec import ServiceSpec, SLOSpec
-from governor.policy.signals import View
+from governor.policy.signals import SignalView
 
 
 @dataclass(frozen=True)
-class Outcome:
+class ScaleOutcome:
     """How the replica count came about, step by step."""
 
     current: int
@@ -26,7 +26,7 @@ class Outcome:
 
 
 def reasons(
-    spec: ServiceSpec, view: View, recs: dict[str, int], precision_reason: str | None, outcome: Outcome
+    spec: ServiceSpec, view: SignalView, recs: dict[str, int], precision_reason: str | None, outcome: ScaleOutcome
 ) -> tuple[str, ...]:
     out: list[str] = []
     if precision_reason:
@@ -38,7 +38,7 @@ def reasons(
     return tuple(out)
 
 
-def _driver(spec: ServiceSpec, view: View, recs: dict[str, int], outcome: Outcome) -> str:
+def _driver(spec: ServiceSpec, view: SignalView, recs: dict[str, int], outcome: ScaleOutcome) -> str:
     if not recs:
         return f"no usable signal: keeping {outcome.current} replicas"
     name = max(recs, key=recs.__getitem__)
@@ -68,7 +68,7 @@ def _driver(spec: ServiceSpec, view: View, recs: dict[str, int], outcome: Outcom
     return f"{text} (others: {others})" if others else text
 
 
-def _token_text(spec: ServiceSpec, view: View, name: str, value: int) -> str:
+def _token_text(spec: ServiceSpec, view: SignalView, name: str, value: int) -> str:
     """``TTFT SLO p90 ≤ 3000 ms binds: 6 replicas for 8.0 req/s of 4000+1000 tokens (12% prefix hits)``."""
     slo = spec.slo
     objective = {
@@ -99,7 +99,7 @@ def _slo_text(slo: SLOSpec) -> str:
     return text
 
 
-def _limits(spec: ServiceSpec, o: Outcome) -> list[str]:
+def _limits(spec: ServiceSpec, o: ScaleOutcome) -> list[str]:
     out: list[str] = []
     b = spec.behavior
     if o.stabilized > o.raw and o.stabilized > o.final - 1 and o.raw < o.current:

@@ -16,7 +16,7 @@ from governor.policy import tokens
 from governor.policy.behavior import within_tolerance
 from governor.policy.config import PolicyConfig
 from governor.policy.queueing import burst_factor, replicas_for_latency
-from governor.policy.signals import View
+from governor.policy.signals import SignalView
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class LatencyQuery:
     burst: float = 1.0  # G/G/c stretch of the wait, ``queueing.burst_factor``
 
 
-def latency_query(spec: ServiceSpec, view: View, throughput: float, cfg: PolicyConfig) -> LatencyQuery | None:
+def latency_query(spec: ServiceSpec, view: SignalView, throughput: float, cfg: PolicyConfig) -> LatencyQuery | None:
     """The search for the latency signal at a precision of relative ``throughput``; None without data."""
     if view.arrival_plan is None or view.capacity_ref is None or view.capacity_ref <= 0.0:
         return None
@@ -51,7 +51,7 @@ def latency_query(spec: ServiceSpec, view: View, throughput: float, cfg: PolicyC
 
 
 def token_need(
-    spec: ServiceSpec, view: View, throughput: float, cfg: PolicyConfig, planning: bool = True
+    spec: ServiceSpec, view: SignalView, throughput: float, cfg: PolicyConfig, planning: bool = True
 ) -> tokens.TokenNeed | None:
     """The token model's need at a precision of relative ``throughput``; None when it does not size.
 
@@ -66,7 +66,9 @@ def token_need(
     return tokens.need(spec, t.costs, t.load, view.arrival_plan, throughput, t.kv_known, limit, cfg, margin)
 
 
-def slo_need(spec: ServiceSpec, view: View, throughput: float, cfg: PolicyConfig, planning: bool = True) -> int | None:
+def slo_need(
+    spec: ServiceSpec, view: SignalView, throughput: float, cfg: PolicyConfig, planning: bool = True
+) -> int | None:
     """Replicas the SLO needs at a precision of relative ``throughput``: the largest of its objectives.
 
     The token model sizes the TTFT, ITL and KV-cache bounds when it has data; the request-latency
@@ -100,7 +102,7 @@ def solve(query: LatencyQuery | None) -> int | None:
     )
 
 
-def replicas_for_gpu(spec: ServiceSpec, view: View, target: float | None = None) -> int | None:
+def replicas_for_gpu(spec: ServiceSpec, view: SignalView, target: float | None = None) -> int | None:
     """HPA's formula ``ceil(ready × utilisation / target)``, unchanged inside the tolerance band.
 
     ``target`` defaults to the spec's GPU-utilisation target (``None`` there: no signal).
@@ -116,7 +118,7 @@ def replicas_for_gpu(spec: ServiceSpec, view: View, target: float | None = None)
     return math.ceil(view.ready * ratio - 1e-9)
 
 
-def replicas_for_concurrency(spec: ServiceSpec, view: View) -> int | None:
+def replicas_for_concurrency(spec: ServiceSpec, view: SignalView) -> int | None:
     """``ceil(in-flight requests / concurrencyPerReplica)`` (running plus queued)."""
     target = spec.targets.concurrency_per_replica
     if target is None or target <= 0.0 or view.in_flight is None:

@@ -28,7 +28,7 @@ from governor.policy.state import PolicyState
 
 
 @dataclass(frozen=True)
-class View:
+class SignalView:
     """Fresh signals of one service at one tick; ``None`` means missing or stale."""
 
     fresh: bool  # the request rate is fresh: decisions may lower replicas and swap precision
@@ -70,8 +70,8 @@ def relative_throughput(spec: ServiceSpec, precision: object) -> float:
 
 def read(
     spec: ServiceSpec, obs: Observation, state: PolicyState, now: float, cfg: PolicyConfig
-) -> tuple[View, dict[str, Any]]:
-    """The tick's View and the state fields it changes (forecast, learning, data presence)."""
+) -> tuple[SignalView, dict[str, Any]]:
+    """The tick's SignalView and the state fields it changes (forecast, learning, data presence)."""
     age = cfg.max_signal_age_seconds
     rate = _fresh(obs.request_rate, age, now)
     ready_value = _fresh(obs.ready_replicas, age, now)
@@ -86,7 +86,7 @@ def read(
         lost = state.data_lost_at
         if lost is None:
             lost = state.data_seen_at if state.data_seen_at is not None else now
-        view = View(False, max(now - lost, 0.0), ready, None, None, None, state.capacity_ref, state.service_time,
+        view = SignalView(False, max(now - lost, 0.0), ready, None, None, None, state.capacity_ref, state.service_time,
                     util, in_flight, p99, attainment, state.arrival_scv or 1.0, queued)  # fmt: skip
         return view, {"data_lost_at": lost}
     hit = _fresh(obs.cache_hit_ratio, age, now)
@@ -112,7 +112,7 @@ def read(
     if token_view is not None:  # the replica's capacity is its token work at full utilisation
         work = token_view.costs.work(token_view.load)
         capacity = 1.0 / work if work > 0.0 else capacity
-    view = View(True, 0.0, ready, arrival_now, plan, forecast, capacity, service_time, util, in_flight, p99,
+    view = SignalView(True, 0.0, ready, arrival_now, plan, forecast, capacity, service_time, util, in_flight, p99,
                 attainment, scv if scv is not None else 1.0, queued, backlog,
                 _fresh(obs.ttft_ms, age, now), _fresh(obs.itl_ms, age, now),
                 _fresh(obs.goodput_attainment, age, now), token_view)  # fmt: skip

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from governor.model.spec import Precision, PrecisionMode, ServiceSpec, SLOSpec
 from governor.policy.config import DEFAULT_CONFIG, PolicyConfig
-from governor.sim.control import Command, View
+from governor.sim.control import Command, SimView
 from governor.sim.scenario import Scenario
 
 PROVISION_UTILIZATION = 0.8  # static and oracle sizing: keep capacity 25 % above the load
@@ -45,7 +45,7 @@ class StaticController:
     def describe(self) -> str:
         return f"{self.replicas} replicas at {self.precision} always ({self.note})"
 
-    def decide(self, view: View) -> Command:
+    def decide(self, view: SimView) -> Command:
         return Command(self.replicas, self.precision)
 
 
@@ -89,7 +89,7 @@ class PrecisionOnlyController:
             f"{self.cool_seconds:g} s; {self.dwell_seconds:g} s between swaps"
         )
 
-    def decide(self, view: View) -> Command:
+    def decide(self, view: SimView) -> Command:
         ladder = allowed_precisions(view.spec)
         util = view.observation.fresh("gpu_utilization_mean", 60.0, view.now)
         p99 = view.observation.fresh("latency_p99_ms", 60.0, view.now)
@@ -107,14 +107,14 @@ class PrecisionOnlyController:
             self._cool_since = None
         return Command(self.replicas, view.precision)
 
-    def _projected(self, view: View, higher: Precision, util: float) -> float:
+    def _projected(self, view: SimView, higher: Precision, util: float) -> float:
         current = view.spec.precision.variant(view.precision)
         target = view.spec.precision.variant(higher)
         if current is None or target is None:
             return math.inf
         return util * current.relative_throughput / target.relative_throughput
 
-    def _swap(self, view: View, precision: Precision) -> Command:
+    def _swap(self, view: SimView, precision: Precision) -> Command:
         self._last_swap = view.now
         self._cool_since = None
         return Command(self.replicas, precision)
@@ -141,7 +141,7 @@ class OracleController:
             f"that fits maxReplicas, up after {self.step_up_seconds:g} s; same start-up and swap physics"
         )
 
-    def decide(self, view: View) -> Command:
+    def decide(self, view: SimView) -> Command:
         if view.now < 10:  # not even ten seconds of truth yet: hold
             return Command(view.replicas, view.precision)
         plan = self._rate(view, 10) + view.truth.queue / self.drain_seconds
@@ -154,7 +154,7 @@ class OracleController:
             return Command(max(needed, min(view.replicas, self.scenario.spec.max_replicas)), precision)
         return Command(max(n for _, n in self._needs), precision)
 
-    def _rate(self, view: View, window: int) -> float:
+    def _rate(self, view: SimView, window: int) -> float:
         recent = self.scenario.arrivals.counts[max(0, int(view.now) - window) : int(view.now)]
         return float(recent.mean()) if recent.size else view.truth.arrival_rate
 
@@ -162,7 +162,7 @@ class OracleController:
         capacity = self.scenario.rate_per_replica(precision) * self.scenario.spec.max_replicas
         return plan <= capacity * utilization
 
-    def _precision(self, view: View, plan: float) -> Precision:
+    def _precision(self, view: SimView, plan: float) -> Precision:
         ladder = allowed_precisions(view.spec)
         current = view.precision if view.precision in ladder else ladder[0]
         if not self._fits(plan, current, PROVISION_UTILIZATION):
@@ -201,7 +201,7 @@ class GovernorController:
     def describe(self) -> str:
         return f"governor.policy.decide every {self.period_s} s on the lagged observation ({self.note})"
 
-    def decide(self, view: View) -> Command:
+    def decide(self, view: SimView) -> Command:
         from governor.policy import PolicyState, decide
 
         spec = view.spec

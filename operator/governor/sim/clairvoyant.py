@@ -18,7 +18,7 @@ import numpy as np
 
 from governor.model.spec import Precision, SwapMode
 from governor.sim.baselines import PROVISION_UTILIZATION, allowed_precisions
-from governor.sim.control import Command, View
+from governor.sim.control import Command, SimView
 from governor.sim.scenario import Scenario
 
 SWAPS_PER_HOUR = 4  # the same budget Governor's decision engine keeps
@@ -62,7 +62,7 @@ class ClairvoyantController:
             f"maxReplicas, swapped ahead of need within {SWAPS_PER_HOUR} swaps/hour and minDwellSeconds"
         )
 
-    def decide(self, view: View) -> Command:
+    def decide(self, view: SimView) -> Command:
         now = int(view.now)
         ahead = self.scenario.arrivals.counts[now : now + self.lookahead_s].astype(float)
         if ahead.size == 0:
@@ -87,7 +87,7 @@ class ClairvoyantController:
     def _rate(self, precision: Precision) -> float:
         return self.scenario.rate_per_replica(precision)
 
-    def _swap_affordable(self, view: View, wanted: Precision, need: float, during: float) -> bool:
+    def _swap_affordable(self, view: SimView, wanted: Precision, need: float, during: float) -> bool:
         """Start a swap when the pods serving through its first batch carry the load, or when overloaded anyway."""
         if wanted == view.precision:
             return True
@@ -111,7 +111,7 @@ class ClairvoyantController:
         usable = spec.max_replicas * (1.0 - share_lost)
         return self.scenario.rate_per_replica(precision) * usable * PROVISION_UTILIZATION
 
-    def _precision(self, view: View, need: float) -> Precision:
+    def _precision(self, view: SimView, need: float) -> Precision:
         ladder = allowed_precisions(view.spec)
         current = view.precision if view.precision in ladder else ladder[0]
         best = next((p for p in ladder if need <= self._capacity(p)), ladder[-1])
@@ -130,7 +130,7 @@ class ClairvoyantController:
             return max(1.0 / self.scenario.spec.max_replicas, self.scenario.spec.precision.in_place_max_unavailable)
         return 1.0 / self.scenario.spec.max_replicas
 
-    def _budget_allows(self, view: View) -> bool:
+    def _budget_allows(self, view: SimView) -> bool:
         recent = [at for at in self._swaps if at > view.now - 3600.0]
         if len(recent) >= SWAPS_PER_HOUR:
             return False
@@ -144,7 +144,7 @@ class ClairvoyantController:
         return min((precision, self._swap_from), key=rate)
 
     # --- rolling swaps at maxReplicas -----------------------------------------------------
-    def _track_starts(self, view: View, replicas: int) -> None:
+    def _track_starts(self, view: SimView, replicas: int) -> None:
         """Remember when the pods this controller starts will be ready (they start at the target)."""
         self._starting = [(at, n) for at, n in self._starting if at > view.now]
         self._restarting = [(at, n) for at, n in self._restarting if at > view.now]
@@ -157,7 +157,7 @@ class ClairvoyantController:
                 self._starting.append((at, n - drop))
             drop -= n
 
-    def _max_unavailable(self, view: View, precision: Precision, replicas: int, ahead: np.ndarray) -> int | None:
+    def _max_unavailable(self, view: SimView, precision: Precision, replicas: int, ahead: np.ndarray) -> int | None:
         """Restart the number of old pods that leaves the fewest late requests (the most, among equals).
 
         A restarted pod serves nothing for the start-up time, then serves at the new precision;

@@ -1,8 +1,8 @@
 """The one interface every simulated controller implements, and what it may look at.
 
-Governor and every baseline get the same ``View`` each time their sync period comes round
+Governor and every baseline get the same ``SimView`` each time their sync period comes round
 and answer with a ``Command`` (desired replicas and precision). Only the reactive oracle, the
-clairvoyant bound and KPA (its queue-proxy concurrency) are meant to read ``View.truth``;
+clairvoyant bound and KPA (its queue-proxy concurrency) are meant to read ``SimView.truth``;
 every other controller reads the lagged ``observation`` and the fleet's Kubernetes-visible
 state (pod counts and readiness), as it would in a cluster.
 """
@@ -30,7 +30,7 @@ class Truth:
 
 
 @dataclass(frozen=True)
-class View:
+class SimView:
     now: float
     spec: ServiceSpec
     observation: Observation  # as a monitoring stack shows it (lagged, windowed)
@@ -51,7 +51,7 @@ class Command:
     max_unavailable: int | None = None
 
 
-class Controller(Protocol):
+class SimController(Protocol):
     """A policy under test: ``decide`` is called every ``period_s`` seconds of simulated time."""
 
     name: str
@@ -61,4 +61,4 @@ class Controller(Protocol):
         """One line saying how this controller is configured (printed with the results)."""
         ...
 
-    def decide(self, view: View) -> Command: ...
+    def decide(self, view: SimView) -> Command: ...

@@ -1,14 +1,14 @@
 """The discrete-time loop: one second per step, one controller, one scenario.
 
 Each step: the fleet plays the Deployment controller (pods become ready, swaps progress);
-if the controller's sync period has come round it sees a ``View`` and its ``Command`` is
+if the controller's sync period has come round it sees a ``SimView`` and its ``Command`` is
 applied; the serving pods take requests off the shared FIFO; telemetry records the second
 and scrapes on schedule. Totals and per-second series make up the ``RunResult``.
 
 Before the measured run the engine plays ``Scenario.warmup_s`` seconds of Poisson arrivals
 at the warm-up rate with the fleet at its initial size and nobody deciding, so every policy
 starts with a settled queue and full metric windows. Internally the engine counts seconds
-from the start of the warm-up; everything a controller sees (``View.now``, observation
+from the start of the warm-up; everything a controller sees (``SimView.now``, observation
 timestamps) and everything a ``RunResult`` holds is in measured time, 0 being the first
 measured second, and covers the measured seconds only.
 """
@@ -23,7 +23,7 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 
 from governor.model.observation import Observation, Sample
-from governor.sim.control import Command, Controller, Truth, View
+from governor.sim.control import Command, SimController, SimView, Truth
 from governor.sim.fleet import Fleet
 from governor.sim.queueing import DROPPED_BIN, N_BINS, CohortQueue
 from governor.sim.scenario import Scenario
@@ -81,14 +81,14 @@ def _shifted(observation: Observation, offset: float) -> Observation:
     return replace(observation, at=observation.at - offset, **moved)  # type: ignore[arg-type]
 
 
-class _Run:
+class _RequestModeRun:
     """Mutable state of one run; kept private so a RunResult is all that escapes.
 
     Arrays indexed by ``i`` count seconds from the start of the warm-up; the measured second
     ``t`` is ``i - warmup``.
     """
 
-    def __init__(self, scenario: Scenario, controller: Controller) -> None:
+    def __init__(self, scenario: Scenario, controller: SimController) -> None:
         self.scenario = scenario
         self.controller = controller
         n = scenario.arrivals.duration_s
@@ -127,7 +127,7 @@ class _Run:
             self._observed = (latest, _shifted(latest, float(self.warmup)) if self.warmup else latest)
         return self._observed[1]
 
-    def view(self, i: int) -> View:
+    def view(self, i: int) -> SimView:
         lo = max(0, i - 5)
         rate = float(self.telemetry.arrivals[lo:i].mean()) if i > lo else 0.0
         concurrency = self.telemetry.running[:i] + self.telemetry.queue[:i]
@@ -135,7 +135,7 @@ class _Run:
             self.refresh_capacity(i)
         running = float(self.telemetry.running[i - 1]) if i else 0.0
         truth = Truth(rate, self.queue.backlog, running, concurrency, self._capacity)
-        return View(
+        return SimView(
             now=float(i - self.warmup),
             spec=self.scenario.spec,
             observation=self.observation(i),
@@ -239,9 +239,9 @@ class _Run:
         )
 
 
-def simulate(scenario: Scenario, controller: Controller, progress: Progress | None = None) -> RunResult:
+def simulate(scenario: Scenario, controller: SimController, progress: Progress | None = None) -> RunResult:
     """Warm the fleet up, run one controller over the measured scenario and return what happened."""
-    run = _Run(scenario, controller)
+    run = _RequestModeRun(scenario, controller)
     total = run.warmup + run.n
     report_every = max(1, run.n // 20)
     for i in range(total):

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from governor.model.spec import Behavior, ScalingRules, SelectPolicy
-from governor.sim.control import Command, View
+from governor.sim.control import Command, SimView
 
 DEFAULT_TOLERANCE = 0.1
 
@@ -199,7 +199,7 @@ class HpaController:
         )
         return f"HPA autoscaling/v2: {what}; default behavior, sync 15 s, tolerance 10%"
 
-    def decide(self, view: View) -> Command:
+    def decide(self, view: SimView) -> Command:
         per_pod = self._per_pod_value(view)
         current = view.replicas
         if per_pod is None or current == 0:
@@ -212,7 +212,7 @@ class HpaController:
             return Command(current, view.precision)
         return Command(self.behavior.normalize(view.now, current, desired), view.precision)
 
-    def _per_pod_value(self, view: View) -> float | None:
+    def _per_pod_value(self, view: SimView) -> float | None:
         obs = view.observation
         if self.metric == "gpu":
             util = obs.gpu_utilization_mean

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from governor.sim.control import Command, View
+from governor.sim.control import Command, SimView
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class KpaController:
             f"panic at {self.decider.spec.panic_threshold:.0%}, min-scale {self.min_replicas} (no scale to zero)"
         )
 
-    def decide(self, view: View) -> Command:
+    def decide(self, view: SimView) -> Command:
         history = view.truth.concurrency
         if history.size == 0:
             return Command(view.replicas, view.precision)

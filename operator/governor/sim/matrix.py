@@ -369,7 +369,7 @@ TARGETS = (
 
 
 @dataclass(frozen=True)
-class Verdict:
+class TargetVerdict:
     target: Target
     checks: tuple[CellCheck, ...]
 
@@ -404,11 +404,11 @@ class Verdict:
         return bool(self.checks) and enough and worst_ok and median_ok
 
 
-def judge(cells: Sequence[Cell], targets: Sequence[Target] = TARGETS) -> list[Verdict]:
+def judge(cells: Sequence[Cell], targets: Sequence[Target] = TARGETS) -> list[TargetVerdict]:
     """Each target over the cells it applies to; targets with no such cell are left out."""
     verdicts = []
     for target in targets:
         checks = tuple(target.check(c) for c in cells if target.applies(c.key))
         if checks:
-            verdicts.append(Verdict(target, checks))
+            verdicts.append(TargetVerdict(target, checks))
     return verdicts

@@ -18,7 +18,7 @@ from governor.sim.baselines import (
     static_peak,
 )
 from governor.sim.clairvoyant import ClairvoyantController
-from governor.sim.control import Controller
+from governor.sim.control import SimController
 from governor.sim.hpa import HpaBehavior, HpaController
 from governor.sim.kpa import KpaController, KpaDecider, KpaSpec
 from governor.sim.scenario import Scenario
@@ -53,7 +53,7 @@ KEDA_WAITING_PER_POD = 3.0  # vllm:num_requests_waiting per pod
 KEDA_KV_USAGE = 0.8  # mean vllm:kv_cache_usage_perc
 
 
-def build_controller(name: str, scenario: Scenario) -> Controller:
+def build_controller(name: str, scenario: Scenario) -> SimController:
     """A fresh controller of the named policy, configured for ``scenario``."""
     spec = scenario.spec
     target_concurrency = 0.7 * scenario.slots
@@ -89,7 +89,7 @@ def request_latency_slo(scenario: TokenScenario) -> SLOSpec:
     return SLOSpec(latency_ms=latency_s * 1000.0, latency_quantile=0.9, objective=slo.objective)
 
 
-def build_token_controller(name: str, scenario: TokenScenario) -> Controller:
+def build_token_controller(name: str, scenario: TokenScenario) -> SimController:
     """A fresh token-mode controller of the named policy, configured for ``scenario``."""
     spec = scenario.spec
     initial = scenario.initial_replicas

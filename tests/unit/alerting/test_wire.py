@@ -11,7 +11,7 @@ from governor.alerting.loader import ResolvedReceiver
 from governor.alerting.pacing import TokenBucket, backoff_delay
 from governor.alerting.payloads import alertmanager_alerts, pagerduty_event, slack_message, webhook_v4
 from governor.alerting.secrets import Secret, scrub
-from governor.alerting.senders import Outcome, build_request, classify, parse_retry_after
+from governor.alerting.senders import DeliveryOutcome, build_request, classify, parse_retry_after
 from governor.alerting.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, verify_signature
 from governor.alerting.types import Event, Notification, Severity, frozen_labels, parse_rfc3339, rfc3339
 from tests.unit.alerting.factories import config
@@ -87,19 +87,19 @@ def test_webhook_request_is_signed_over_its_exact_body() -> None:
 @pytest.mark.parametrize(
     ("status", "retry_after", "outcome", "delay"),
     [
-        (200, None, Outcome.DELIVERED, None),
-        (202, None, Outcome.DELIVERED, None),
-        (400, None, Outcome.REJECTED, None),
-        (403, None, Outcome.REJECTED, None),
-        (404, None, Outcome.REJECTED, None),
-        (408, None, Outcome.RETRY, None),
-        (429, "7", Outcome.RETRY, 7.0),
-        (429, None, Outcome.RETRY, None),
-        (500, None, Outcome.RETRY, None),
-        (503, "2", Outcome.RETRY, 2.0),
+        (200, None, DeliveryOutcome.DELIVERED, None),
+        (202, None, DeliveryOutcome.DELIVERED, None),
+        (400, None, DeliveryOutcome.REJECTED, None),
+        (403, None, DeliveryOutcome.REJECTED, None),
+        (404, None, DeliveryOutcome.REJECTED, None),
+        (408, None, DeliveryOutcome.RETRY, None),
+        (429, "7", DeliveryOutcome.RETRY, 7.0),
+        (429, None, DeliveryOutcome.RETRY, None),
+        (500, None, DeliveryOutcome.RETRY, None),
+        (503, "2", DeliveryOutcome.RETRY, 2.0),
     ],
 )
-def test_classify(status: int, retry_after: str | None, outcome: Outcome, delay: float | None) -> None:
+def test_classify(status: int, retry_after: str | None, outcome: DeliveryOutcome, delay: float | None) -> None:
     result = classify(status, retry_after, NOW)
     assert result.outcome == outcome and result.retry_after == delay
 

@@ -10,7 +10,7 @@ import pytest
 
 from governor.model.spec import Precision
 from governor.sim.arrivals import Arrivals, diurnal_rate, gamma_renewal_counts, poisson_counts
-from governor.sim.control import Command, View
+from governor.sim.control import Command, SimView
 from governor.sim.engine import simulate
 from governor.sim.fleet import Fleet, FleetConfig, VariantPhysics
 from governor.sim.policies import build_controller
@@ -35,12 +35,12 @@ class Scripted:
     script: dict[int, Command]
     name: str = "scripted"
     period_s: int = 1
-    seen: list[View] | None = None
+    seen: list[SimView] | None = None
 
     def describe(self) -> str:
         return "scripted"
 
-    def decide(self, view: View) -> Command:
+    def decide(self, view: SimView) -> Command:
         self.seen = (self.seen or []) + [view]
         return self.script.get(int(view.now), Command(view.replicas, view.precision))
 

@@ -12,7 +12,7 @@ from governor.model.observation import Observation, Sample
 from governor.model.spec import Precision
 from governor.sim.arrivals import read_trace
 from governor.sim.baselines import StaticController
-from governor.sim.control import Command, Truth, View
+from governor.sim.control import Command, SimView, Truth
 from governor.sim.hpa import HpaBehavior
 from governor.sim.policies import TOKEN_POLICIES, build_token_controller
 from governor.sim.scenarios import MOONCAKE_TRACE
@@ -54,7 +54,7 @@ class Recorder:
     def describe(self) -> str:
         return "recorder"
 
-    def decide(self, view: View) -> Command:
+    def decide(self, view: SimView) -> Command:
         self.seen = [*(self.seen or []), view.observation]
         return Command(self.replicas, view.precision)
 
@@ -177,11 +177,11 @@ def test_mooncake_trace_keeps_prompt_blocks() -> None:
 
 
 # --- the llm-d law -------------------------------------------------------------------------
-def _view(now: float, replicas: int, ready: int, ttft_s: float, itl_s: float) -> View:
+def _view(now: float, replicas: int, ready: int, ttft_s: float, itl_s: float) -> SimView:
     obs = Observation(at=now, source="sim", ttft_ms=Sample(ttft_s * 1000, now), itl_ms=Sample(itl_s * 1000, now))
     spec = token_spec("law", 3, 8)
     truth = Truth(0.0, 0.0, 0.0, np.zeros(0))
-    return View(now, spec, obs, replicas, replicas, ready, ready, Precision.BF16, False, truth)
+    return SimView(now, spec, obs, replicas, replicas, ready, ready, Precision.BF16, False, truth)
 
 
 def _law() -> SloRatioController:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Final
+from typing import Final
 
 from governor.actuate.swap.inplace import InPlaceClient, InPlaceError, InPlaceTarget, PodEndpoints
 from governor.actuate.swap.inplace_plan import (
@@ -38,7 +38,7 @@ from governor.actuate.swap.overrides import ContainerNotFound, apply_variant, mo
 from governor.actuate.swap.rollout import cancel_step, cancellable, rolling_back, rolling_forward, rollout_view
 from governor.actuate.swap.selectors import UnsupportedSelector
 from governor.actuate.writes import delete_pod, list_pods, set_model_container, set_rolling_update
-from governor.kube.client import ApiError, KubeApi
+from governor.kube.client import ApiError, KubeApi, KubeObject
 from governor.model import Precision, ServiceSpec, Variant
 
 logger = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ class SwapContext:
     spec: ServiceSpec
     deployment_path: str
     container_name: str | None
-    target_for: Callable[[Mapping[str, Any], Precision], InPlaceTarget | None]  # pod → its server, for a variant
+    target_for: Callable[[KubeObject, Precision], InPlaceTarget | None]  # pod → its server, for a variant
     persist: Callable[[SwapRecord, tuple[QuarantineEntry, ...]], Awaitable[None]]
     quarantine_seconds: float
     pod_timeout_seconds: float
@@ -126,7 +126,7 @@ class SwapDriver:
             return await self._revert(ctx, record, quarantine, now)
         return Step(record)
 
-    def target_container(self, ctx: SwapContext, record: SwapRecord) -> dict[str, Any]:
+    def target_container(self, ctx: SwapContext, record: SwapRecord) -> KubeObject:
         """The model container of the new variant: the CR's template (owned) or the pre-swap container, overridden."""
         if ctx.spec.template is not None:
             base = model_container(ctx.spec.template, ctx.container_name)
@@ -134,7 +134,7 @@ class SwapDriver:
             base = dict(record.previous_container or {})
         return apply_variant(base, ctx.variant(record.to_precision))
 
-    async def _pods(self, ctx: SwapContext) -> dict[str, dict[str, Any]]:
+    async def _pods(self, ctx: SwapContext) -> dict[str, KubeObject]:
         """The workload's pods by name, as its selector selects them (``UnsupportedSelector``: not listed)."""
         deployment = await self.api.get(ctx.deployment_path)
         pods = await list_pods(self.api, ctx.spec.namespace, (deployment.get("spec") or {}).get("selector"))
@@ -157,16 +157,14 @@ class SwapDriver:
         return replace(result, notes=(*plan.notes, *result.notes))
 
     async def _load_all(
-        self, ctx: SwapContext, record: SwapRecord, pods: Sequence[Mapping[str, Any]]
+        self, ctx: SwapContext, record: SwapRecord, pods: Sequence[KubeObject]
     ) -> tuple[list[str], dict[str, str]]:
         outcomes = await asyncio.gather(*(self._load_one(ctx, record, p) for p in pods))
         ready = [name for name, ok, _ in outcomes if ok]
         failed = {name: why for name, ok, why in outcomes if not ok and why}
         return ready, failed
 
-    async def _load_one(
-        self, ctx: SwapContext, record: SwapRecord, pod: Mapping[str, Any]
-    ) -> tuple[str, bool, str | None]:
+    async def _load_one(self, ctx: SwapContext, record: SwapRecord, pod: KubeObject) -> tuple[str, bool, str | None]:
         """(pod, ready now, failure reason or None while it is still loading)."""
         name = str((pod.get("metadata") or {}).get("name"))
         target = ctx.target_for(pod, record.to_precision)
@@ -225,7 +223,7 @@ class SwapDriver:
                 refused[pod] = str(exc)
         return refused
 
-    async def _revert_one(self, ctx: SwapContext, record: SwapRecord, pod: Mapping[str, Any]) -> bool:
+    async def _revert_one(self, ctx: SwapContext, record: SwapRecord, pod: KubeObject) -> bool:
         """Load the previous variant back on a swapped pod; ``False`` when it has to be restarted instead."""
         target = ctx.target_for(pod, record.from_precision)
         if target is None or target.version is None:

@@ -23,11 +23,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, Protocol
+from typing import Final, Protocol
 from urllib.parse import quote
 
 import aiohttp
 
+from governor.kube.client import KubeObject
 from governor.model import GovernorError, InPlaceProtocol, Precision
 
 HOOK_PATH: Final = "/governor/v1/precision"
@@ -58,11 +59,11 @@ class InPlaceClient(Protocol):
 class PodEndpoints(Protocol):
     """Where a pod's server listens (tests point this at simulated servers)."""
 
-    def base_url(self, pod: Mapping[str, Any], port: int) -> str | None: ...
+    def base_url(self, pod: KubeObject, port: int) -> str | None: ...
 
 
 class PodIPEndpoints:
-    def base_url(self, pod: Mapping[str, Any], port: int) -> str | None:
+    def base_url(self, pod: KubeObject, port: int) -> str | None:
         ip = (pod.get("status") or {}).get("podIP")
         return f"http://{ip}:{port}" if ip else None
 
@@ -72,7 +73,7 @@ def segment(text: str) -> str:
     return quote(text, safe="")
 
 
-def triton_config(current: Mapping[str, Any], model: str, version: str) -> dict[str, Any]:
+def triton_config(current: Mapping[str, object], model: str, version: str) -> dict[str, object]:
     """The model's configuration with ``version_policy`` selecting exactly ``version``."""
     if not (version.isascii() and version.isdigit()):
         raise InPlaceError(f"Triton model versions are integers, got {version!r}")
@@ -123,7 +124,7 @@ class HttpInPlaceClient:
     async def _triton_load(self, target: InPlaceTarget) -> None:
         if target.version is None:
             raise InPlaceError(f"variant {target.precision} has no modelVersion to load")
-        current: Any = {}
+        current: object = {}
         model = segment(target.model)
         async with self._http().get(f"{target.base_url}/v2/models/{model}/config") as response:
             if response.status == 200:
@@ -137,12 +138,12 @@ class HttpInPlaceClient:
         body = {"parameters": {"config": json.dumps(config)}}
         await self._post(f"{target.base_url}/v2/repository/models/{model}/load", body)
 
-    async def _post(self, url: str, body: Mapping[str, Any]) -> None:
+    async def _post(self, url: str, body: Mapping[str, object]) -> None:
         async with self._http().post(url, json=dict(body)) as response:
             if response.status // 100 != 2:
                 text = (await response.text())[:300]
                 raise InPlaceError(f"POST {url}: HTTP {response.status}: {text}")
 
 
-def _hook_body(target: InPlaceTarget) -> dict[str, Any]:
+def _hook_body(target: InPlaceTarget) -> dict[str, str | None]:
     return {"model": target.model, "precision": target.precision.value, "modelVersion": target.version}

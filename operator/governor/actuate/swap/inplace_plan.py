@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 from governor.actuate.swap.journal import Action, ActionKind, Step, SwapPhase, SwapRecord, fail
+from governor.kube.client import KubeObject
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class PodView:
     terminating: bool = False
 
 
-def pod_view(pod: Mapping[str, Any]) -> PodView:
+def pod_view(pod: KubeObject) -> PodView:
     meta = pod.get("metadata") or {}
     status = pod.get("status") or {}
     ready = status.get("phase") == "Running" and any(

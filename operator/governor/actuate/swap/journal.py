@@ -23,10 +23,11 @@ transitions; ``rollout`` and ``inplace_plan`` hold the phase-specific steps. All
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, Final
 
+from governor.kube.client import KubeObject
 from governor.model import Precision
 from governor.model.times import iso, parse_iso
 
@@ -64,8 +65,8 @@ class SwapRecord:
     started_at: float
     phase_since: float
     deadline: float  # the current phase fails (or gives up) after this time
-    previous_container: Mapping[str, Any] | None = None  # the model container before the swap, for rollback
-    previous_rolling_update: Mapping[str, Any] | None = None  # the Deployment's strategy to restore afterwards
+    previous_container: KubeObject | None = None  # the model container before the swap, for rollback
+    previous_rolling_update: KubeObject | None = None  # the Deployment's strategy to restore afterwards
     template_patched: bool = False  # the Deployment template carries the new variant (rollback must revert it)
     pods_done: tuple[str, ...] = ()
     pods_failed: tuple[str, ...] = ()
@@ -90,8 +91,8 @@ class SwapRecord:
             **changes,
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
+    def to_dict(self) -> KubeObject:
+        data: dict[str, object] = {
             "phase": self.phase.value,
             "from": self.from_precision.value,
             "to": self.to_precision.value,
@@ -115,7 +116,7 @@ class SwapRecord:
         return data
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any] | None) -> SwapRecord | None:
+    def from_dict(cls, data: KubeObject | None) -> SwapRecord | None:
         """The record in ``status.swap``; ``None`` when absent or unreadable (an unreadable record is no swap)."""
         if not isinstance(data, Mapping) or not data.get("phase"):
             return None
@@ -154,11 +155,11 @@ class QuarantineEntry:
     until: float
     reason: str
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> KubeObject:
         return {"precision": self.precision.value, "until": iso(self.until), "reason": self.reason}
 
 
-def parse_quarantine(items: Sequence[Mapping[str, Any]] | None) -> tuple[QuarantineEntry, ...]:
+def parse_quarantine(items: Sequence[KubeObject] | None) -> tuple[QuarantineEntry, ...]:
     entries = []
     for item in items or ():
         try:
@@ -200,8 +201,8 @@ class ActionKind(StrEnum):
 @dataclass(frozen=True)
 class Action:
     kind: ActionKind
-    container: Mapping[str, Any] | None = None
-    rolling_update: Mapping[str, Any] | None = None
+    container: KubeObject | None = None
+    rolling_update: KubeObject | None = None
     pod: str | None = None
 
 
@@ -220,14 +221,13 @@ class Step:
     actions: tuple[Action, ...] = ()
     notes: tuple[Note, ...] = ()
     quarantine: tuple[QuarantineEntry, ...] | None = None  # replaced list, when it changes
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
-SURGE_ROLLING_UPDATE: Final[Mapping[str, Any]] = {"maxSurge": 1, "maxUnavailable": 0}
-ONE_AT_A_TIME_ROLLING_UPDATE: Final[Mapping[str, Any]] = {"maxSurge": 0, "maxUnavailable": 1}
+SURGE_ROLLING_UPDATE: Final[KubeObject] = {"maxSurge": 1, "maxUnavailable": 0}
+ONE_AT_A_TIME_ROLLING_UPDATE: Final[KubeObject] = {"maxSurge": 0, "maxUnavailable": 1}
 
 
-def rolling_update_for(strategy: SwapStrategy, max_unavailable: int = 1) -> Mapping[str, Any]:
+def rolling_update_for(strategy: SwapStrategy, max_unavailable: int = 1) -> KubeObject:
     if strategy == SwapStrategy.ONE_AT_A_TIME:
         return ONE_AT_A_TIME_ROLLING_UPDATE
     if strategy == SwapStrategy.BATCH:

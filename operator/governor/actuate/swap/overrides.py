@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import Final
 
+from governor.kube.client import KubeObject
 from governor.model import Variant
 from governor.model.annotations import MODEL_CONTAINER_ANNOTATION
 from governor.model.quantity import same_quantity
@@ -35,9 +36,9 @@ class ContainerNotFound(LookupError):
     """The pod template has no container of the configured name (or no container at all)."""
 
 
-def model_container_index(template: Mapping[str, Any], name: str | None = None) -> int:
+def model_container_index(template: KubeObject, name: str | None = None) -> int:
     """Index of the model container in ``template.spec.containers``."""
-    containers: Sequence[Mapping[str, Any]] = (template.get("spec") or {}).get("containers") or ()
+    containers: Sequence[KubeObject] = (template.get("spec") or {}).get("containers") or ()
     if not containers:
         raise ContainerNotFound("the pod template has no containers")
     if name is None:
@@ -48,12 +49,12 @@ def model_container_index(template: Mapping[str, Any], name: str | None = None) 
     raise ContainerNotFound(f"the pod template has no container named {name!r} ({MODEL_CONTAINER_ANNOTATION})")
 
 
-def model_container(template: Mapping[str, Any], name: str | None = None) -> dict[str, Any]:
+def model_container(template: KubeObject, name: str | None = None) -> KubeObject:
     containers = (template.get("spec") or {}).get("containers") or ()
     return copy.deepcopy(dict(containers[model_container_index(template, name)]))
 
 
-def apply_variant(container: Mapping[str, Any], variant: Variant) -> dict[str, Any]:
+def apply_variant(container: KubeObject, variant: Variant) -> KubeObject:
     """``container`` with ``variant``'s overrides applied; the input is not modified."""
     result = copy.deepcopy(dict(container))
     if variant.image is not None:
@@ -67,10 +68,10 @@ def apply_variant(container: Mapping[str, Any], variant: Variant) -> dict[str, A
     return result
 
 
-def merge_env(current: Sequence[Mapping[str, Any]], overrides: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def merge_env(current: Sequence[KubeObject], overrides: Sequence[KubeObject]) -> list[KubeObject]:
     """Environment variables merged by name; order kept, new names appended in the variant's order."""
     by_name = {str(o.get("name")): copy.deepcopy(dict(o)) for o in overrides}
-    merged: list[dict[str, Any]] = []
+    merged: list[KubeObject] = []
     for entry in current:
         replacement = by_name.pop(str(entry.get("name")), None)
         merged.append(replacement if replacement is not None else copy.deepcopy(dict(entry)))
@@ -78,7 +79,7 @@ def merge_env(current: Sequence[Mapping[str, Any]], overrides: Sequence[Mapping[
     return merged
 
 
-def merge_resources(current: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+def merge_resources(current: KubeObject, overrides: KubeObject) -> KubeObject:
     result = copy.deepcopy(dict(current))
     for section, values in overrides.items():
         if isinstance(values, Mapping):
@@ -88,14 +89,14 @@ def merge_resources(current: Mapping[str, Any], overrides: Mapping[str, Any]) ->
     return result
 
 
-def with_container(template: Mapping[str, Any], container: Mapping[str, Any], name: str | None = None) -> list[Any]:
+def with_container(template: KubeObject, container: KubeObject, name: str | None = None) -> list[KubeObject]:
     """The whole container list of ``template`` with the model container replaced by ``container``."""
     containers = copy.deepcopy(list((template.get("spec") or {}).get("containers") or ()))
     containers[model_container_index(template, name)] = copy.deepcopy(dict(container))
     return containers
 
 
-def container_matches(actual: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
+def container_matches(actual: KubeObject, wanted: KubeObject) -> bool:
     """Whether ``actual`` already carries everything ``wanted`` sets (an API server may add defaults, and
     writes resource quantities in canonical form: those compare as amounts, ``"500m"`` equals ``0.5``)."""
     plain = {k: v for k, v in wanted.items() if k != "resources"}
@@ -104,7 +105,7 @@ def container_matches(actual: Mapping[str, Any], wanted: Mapping[str, Any]) -> b
     return "resources" not in wanted or _resources_cover(actual.get("resources"), wanted["resources"])
 
 
-def _resources_cover(actual: Any, wanted: Any) -> bool:
+def _resources_cover(actual: object, wanted: object) -> bool:
     if not isinstance(wanted, Mapping) or not isinstance(actual, Mapping):
         return _covers(actual, wanted)
     for section, values in wanted.items():
@@ -117,7 +118,7 @@ def _resources_cover(actual: Any, wanted: Any) -> bool:
     return True
 
 
-def _covers(actual: Any, wanted: Any) -> bool:
+def _covers(actual: object, wanted: object) -> bool:
     if isinstance(wanted, Mapping):
         return isinstance(actual, Mapping) and all(_covers(actual.get(k), v) for k, v in wanted.items())
     if isinstance(wanted, list):

@@ -10,9 +10,8 @@ spec (``observedGeneration >= generation``), every replica runs the new template
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 from governor.actuate.swap.journal import (
     Action,
@@ -29,6 +28,7 @@ from governor.actuate.swap.journal import (
     rolling_update_for,
 )
 from governor.actuate.swap.overrides import container_matches, model_container
+from governor.kube.client import KubeObject
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,8 @@ class RolloutView:
     updated: int
     available: int
     progress_failed: bool
-    container: Mapping[str, Any]  # the model container of the current template
-    rolling_update: Mapping[str, Any] | None
+    container: KubeObject  # the model container of the current template
+    rolling_update: KubeObject | None
 
     @property
     def observed(self) -> bool:
@@ -59,7 +59,7 @@ class RolloutView:
         )
 
 
-def rollout_view(deployment: Mapping[str, Any], container_name: str | None = None) -> RolloutView:
+def rollout_view(deployment: KubeObject, container_name: str | None = None) -> RolloutView:
     """Read a Deployment object; raises ``ContainerNotFound`` when the model container is missing."""
     meta = deployment.get("metadata") or {}
     spec = deployment.get("spec") or {}
@@ -78,7 +78,7 @@ def rollout_view(deployment: Mapping[str, Any], container_name: str | None = Non
     )
 
 
-def _progress_failed(conditions: Sequence[Mapping[str, Any]]) -> bool:
+def _progress_failed(conditions: Sequence[KubeObject]) -> bool:
     return any(
         c.get("type") == "Progressing" and c.get("status") == "False" and c.get("reason") == "ProgressDeadlineExceeded"
         for c in conditions
@@ -93,9 +93,7 @@ def choose_strategy(replicas: int, max_replicas: int, max_unavailable: int | Non
     return SwapStrategy.BATCH if max_unavailable is not None and max_unavailable > 1 else SwapStrategy.ONE_AT_A_TIME
 
 
-def rolling_forward(
-    record: SwapRecord, view: RolloutView, target: Mapping[str, Any], now: float, timeout: float
-) -> Step:
+def rolling_forward(record: SwapRecord, view: RolloutView, target: KubeObject, now: float, timeout: float) -> Step:
     """``Rolling`` and ``Finalizing``: get the new container into the template, then wait for the rollout.
 
     While ``Rolling``, the Deployment's rollingUpdate is kept equal to the record's strategy, so a
@@ -144,7 +142,7 @@ def adopt_batch(
     return replace(record, strategy=strategy, max_unavailable=batch, message=message)
 
 
-def cancellable(record: SwapRecord, view: RolloutView, target: Mapping[str, Any]) -> bool:
+def cancellable(record: SwapRecord, view: RolloutView, target: KubeObject) -> bool:
     """A rolling swap that has not replaced any pod yet: the template is not written, or the Deployment
     has seen it and still runs every old pod while no new one is ready (``updatedReplicas`` 0, or only
     surge pods still starting)."""

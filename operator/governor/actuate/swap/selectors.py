@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import Final
 
+from governor.kube.client import KubeObject
 from governor.model import GovernorError
 
 OPERATORS: Final = ("In", "NotIn", "Exists", "DoesNotExist")
@@ -28,7 +29,7 @@ class UnsupportedSelector(GovernorError):
     """A selector Governor cannot express safely, with the reason."""
 
 
-def label_selector(selector: Any) -> str:
+def label_selector(selector: object) -> str:
     """The ``labelSelector`` query for ``selector`` (a ``LabelSelector`` object)."""
     labels, expressions = _parts(selector)
     terms = [f"{k}={v}" for k, v in sorted(labels.items())]
@@ -42,7 +43,7 @@ def label_selector(selector: Any) -> str:
     return ",".join(terms)
 
 
-def selects(selector: Any, labels: Mapping[str, str]) -> bool:
+def selects(selector: object, labels: Mapping[str, str]) -> bool:
     """Whether an object with ``labels`` is selected, as the API server decides it."""
     wanted, expressions = _parts(selector)
     if any(labels.get(k) != v for k, v in wanted.items()):
@@ -60,7 +61,7 @@ def selects(selector: Any, labels: Mapping[str, str]) -> bool:
     return True
 
 
-def pod_labels(obj: Mapping[str, Any]) -> dict[str, str]:
+def pod_labels(obj: KubeObject) -> dict[str, str]:
     labels = (obj.get("metadata") or {}).get("labels") or {}
     return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, Mapping) else {}
 
@@ -68,7 +69,7 @@ def pod_labels(obj: Mapping[str, Any]) -> dict[str, str]:
 Expression = tuple[str, str, tuple[str, ...]]
 
 
-def _parts(selector: Any) -> tuple[dict[str, str], list[Expression]]:
+def _parts(selector: object) -> tuple[dict[str, str], list[Expression]]:
     if selector is None:
         raise UnsupportedSelector("the workload has no spec.selector")
     if not isinstance(selector, Mapping):
@@ -80,7 +81,7 @@ def _parts(selector: Any) -> tuple[dict[str, str], list[Expression]]:
     return labels, expressions
 
 
-def _match_labels(value: Any) -> dict[str, str]:
+def _match_labels(value: object) -> dict[str, str]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
@@ -93,7 +94,7 @@ def _match_labels(value: Any) -> dict[str, str]:
     return dict(value)
 
 
-def _expressions(value: Any) -> list[Expression]:
+def _expressions(value: object) -> list[Expression]:
     if value is None:
         return []
     if isinstance(value, str) or not isinstance(value, Sequence):
@@ -101,7 +102,7 @@ def _expressions(value: Any) -> list[Expression]:
     return [_expression(item, f"matchExpressions[{index}]") for index, item in enumerate(value)]
 
 
-def _expression(item: Any, where: str) -> Expression:
+def _expression(item: object, where: str) -> Expression:
     if not isinstance(item, Mapping):
         raise UnsupportedSelector(f"{where} is not an object")
     key, operator, values = item.get("key"), item.get("operator"), item.get("values")

@@ -28,7 +28,7 @@ from governor.model.spec import (
 from governor.sim.arrivals import Arrivals
 from governor.sim.baselines import PROVISION_UTILIZATION
 from governor.sim.clairvoyant import ClairvoyantController
-from governor.sim.control import Command, View
+from governor.sim.control import Command, SimView
 from governor.sim.hpa import HpaBehavior, object_metric_replicas, per_pod_metric_replicas
 from governor.sim.scenario import Scenario
 from governor.sim.tokens.scenario import TokenScenario
@@ -56,14 +56,14 @@ class SloRatioController:
             f"< {self.down_at:g}: one fewer; up max(100 %, 4 pods)/60 s, down 1 pod/120 s; every {self.period_s} s"
         )
 
-    def signal(self, view: View) -> float | None:
+    def signal(self, view: SimView) -> float | None:
         obs = view.observation
         ttft = obs.fresh("ttft_ms", SIGNAL_MAX_AGE_S, view.now)
         itl = obs.fresh("itl_ms", SIGNAL_MAX_AGE_S, view.now)
         ratios = [v / 1000.0 / s for v, s in ((ttft, self.ttft_s), (itl, self.itl_s)) if v is not None]
         return max(ratios) if ratios else None
 
-    def decide(self, view: View) -> Command:
+    def decide(self, view: SimView) -> Command:
         signal = self.signal(view)
         current = view.replicas
         desired = current
@@ -91,7 +91,7 @@ class KedaController:
             what = f"avg(vllm:kv_cache_usage_perc), Value {self.target:g}"
         return f"KEDA prometheus trigger → HPA: {what}; default HPA behavior, sync 15 s, tolerance 10 %"
 
-    def decide(self, view: View) -> Command:
+    def decide(self, view: SimView) -> Command:
         current = view.replicas
         obs = view.observation
         if self.metric == "waiting":
@@ -160,6 +160,6 @@ class TokenClairvoyant:
             f"{CLAIRVOYANT_UTILIZATION:.0%} of the token capacity model, down at once; bf16 only"
         )
 
-    def decide(self, view: View) -> Command:
+    def decide(self, view: SimView) -> Command:
         truth = replace(view.truth, queue=view.truth.queue * self.work_per_request)
         return self.inner.decide(replace(view, truth=truth, spec=self.inner.scenario.spec))

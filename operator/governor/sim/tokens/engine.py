@@ -28,7 +28,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from governor.sim.control import Command, Controller, Truth, View
+from governor.sim.control import Command, SimController, SimView, Truth
 from governor.sim.fleet import Fleet, Pod
 from governor.sim.tokens.replica import PrefixCache, Replica
 from governor.sim.tokens.result import Outcomes, TokenRunResult
@@ -38,10 +38,10 @@ from governor.sim.tokens.telemetry import TokenTelemetry
 Progress = Callable[[int, int], None]
 
 
-class _Run:
+class _TokenModeRun:
     """Mutable state of one token-mode run; only the ``TokenRunResult`` escapes."""
 
-    def __init__(self, scenario: TokenScenario, controller: Controller) -> None:
+    def __init__(self, scenario: TokenScenario, controller: SimController) -> None:
         self.scenario = scenario
         self.controller = controller
         self.physics = scenario.physics
@@ -337,12 +337,12 @@ class _Run:
             telemetry.busy[k] = float(busy[ready].mean())
 
     # --- the loop ----------------------------------------------------------------------------
-    def view(self, t: float) -> View:
+    def view(self, t: float) -> SimView:
         recent = self.telemetry.arrivals[max(0, self._tick(t) - 5 * self.per_second) : self._tick(t)]
         capacity = sum(r.speed for r in self.replicas.values())
         truth = Truth(float(recent.sum()) / 5.0, float(len(self.queue)), float(self.seqs.sum()), np.zeros(0), capacity)
         obs = self.telemetry.latest
-        return View(
+        return SimView(
             now=t,
             spec=self.scenario.spec,
             observation=obs,
@@ -415,10 +415,10 @@ class _Run:
 
 
 def simulate_tokens(
-    scenario: TokenScenario, controller: Controller, progress: Progress | None = None
+    scenario: TokenScenario, controller: SimController, progress: Progress | None = None
 ) -> TokenRunResult:
     """Warm the fleet up, run one controller over the measured scenario in token mode."""
-    run = _Run(scenario, controller)
+    run = _TokenModeRun(scenario, controller)
     report_every = max(1, run.ticks // 20)
     for k in range(run.ticks):
         run.step(k)

@@ -18,7 +18,7 @@ from governor.policy import tokens as token_model
 from governor.policy.config import DEFAULT_CONFIG, PolicyConfig
 from governor.policy.state import PolicyState
 from governor.sim.baselines import GovernorController
-from governor.sim.control import Command, View
+from governor.sim.control import Command, SimView
 from governor.sim.tokens.engine import simulate_tokens
 from governor.sim.tokens.physics import TokenPhysics
 from governor.sim.tokens.scenario import TokenScenario
@@ -82,7 +82,7 @@ class _Recorder:
     def describe(self) -> str:
         return self.inner.describe()
 
-    def decide(self, view: View) -> Command:
+    def decide(self, view: SimView) -> Command:
         command = self.inner.decide(view)
         state = self.inner._state
         model = state.token_model if isinstance(state, PolicyState) else None
@@ -102,5 +102,5 @@ def run_shift(seed: int, to_chat: bool = True, config: PolicyConfig = DEFAULT_CO
     inner = GovernorController(scenario.spec, scenario.initial_replicas, config=config)
     shift_s = scenario.duration_s / 2.0
     recorder = _Recorder(inner, scenario.planning_itl_s, scenario.physics, config, shapes, shift_s, [], [], [])
-    simulate_tokens(scenario, recorder)  # type: ignore[arg-type]  # a Controller by shape (period_s, name)
+    simulate_tokens(scenario, recorder)  # type: ignore[arg-type]  # a SimController by shape (period_s, name)
     return ShiftResult(shift_s, tuple(recorder.times), tuple(recorder.estimate), tuple(recorder.truth))
