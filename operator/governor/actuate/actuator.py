@@ -38,6 +38,7 @@ from governor.kube.retries import retry_conflicts
 from governor.kube.status import StatusWriter
 from governor.model import Decision, Precision, ServiceSpec, SwapMode
 from governor.model.conditions import SWAP_FAILED, SWAPPING, ConditionUpdate
+from governor.model.events import EventReason, EventType
 from governor.model.status import ActuationStatus
 from governor.model.times import iso
 
@@ -55,7 +56,7 @@ class ActuationSettings:
 @dataclass(frozen=True)
 class ActuationOutcome:
     status: ActuationStatus  # the actuation part of the status after this call (what changed is already journaled)
-    events: tuple[tuple[str, str, str], ...]  # (type, reason, message) to post as Events
+    events: tuple[Note, ...]  # to post as Events
     conditions: tuple[ConditionUpdate, ...]  # to set with governor.model.conditions.set_condition
     swapping: bool  # a swap is under way: pass to PolicyState.observed(swapping=...)
     precision: Precision  # the precision the pods serve (status.precision)
@@ -195,8 +196,8 @@ class _ServiceActuation:
         if switched is not None:
             self.notes.append(
                 Note(
-                    "Normal",
-                    "PrecisionSwapStrategyChanged",
+                    EventType.NORMAL,
+                    EventReason.SWAP_STRATEGY_CHANGED,
                     f"{record.from_precision} → {record.to_precision}: {switched.message}; {decision.summary}",
                 )
             )
@@ -244,7 +245,9 @@ class _ServiceActuation:
             max_unavailable=safe_batch(batch, view.replicas),
         )
         why = decision.summary if decision is not None else "requested"
-        self.notes.append(Note("Normal", "PrecisionSwapStarted", f"{self.precision} → {wanted} ({strategy}): {why}"))
+        self.notes.append(
+            Note(EventType.NORMAL, EventReason.SWAP_STARTED, f"{self.precision} → {wanted} ({strategy}): {why}")
+        )
         self.set(precision=self.precision.value)  # what the pods serve until the swap succeeds
         await self._advance(record, fresh=True)
 
@@ -254,7 +257,7 @@ class _ServiceActuation:
         entries = add_quarantine(self.quarantine, wanted, until, reason, self.now)
         message = f"swap {self.precision} → {wanted} refused: {reason}; {wanted} quarantined until {iso(until)}"
         logger.warning("%s: %s", self.spec.key, message)
-        self.notes.append(Note("Warning", "PrecisionSwapRefused", message))
+        self.notes.append(Note(EventType.WARNING, EventReason.SWAP_REFUSED, message))
         self.set(quarantine=[q.to_dict() for q in entries])
 
     async def _advance(self, record: SwapRecord, fresh: bool = False) -> None:
@@ -314,9 +317,9 @@ class _ServiceActuation:
             return
         spec, target = self.spec, plan.target
         self.replicas = await retry_conflicts(lambda: scale(self.a.api, spec, target), f"scale of {spec.key}")
-        reason = "ScaledUp" if self.replicas > workload.replicas else "ScaledDown"
+        reason = EventReason.SCALED_UP if self.replicas > workload.replicas else EventReason.SCALED_DOWN
         self.notes.append(
-            Note("Normal", reason, f"{workload.replicas} → {self.replicas} replicas: {'; '.join(plan.reasons)}")
+            Note(EventType.NORMAL, reason, f"{workload.replicas} → {self.replicas} replicas: {'; '.join(plan.reasons)}")
         )
         self.set(lastScaleTime=iso(self.now))
 
@@ -357,7 +360,7 @@ class _ServiceActuation:
             conditions.append(ConditionUpdate(SWAP_FAILED, False, "NoFailedSwap", "no variant is quarantined"))
         return ActuationOutcome(
             status=ActuationStatus.from_status({**self.known, "precision": self.precision.value}),
-            events=tuple((n.type, n.reason, n.message) for n in self.notes),
+            events=tuple(self.notes),
             conditions=tuple(conditions),
             swapping=swapping,
             precision=self.precision,

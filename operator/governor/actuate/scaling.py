@@ -22,6 +22,7 @@ from typing import Final
 from governor.actuate.swap.journal import Note
 from governor.kube.client import KubeObject
 from governor.model import Decision, Precision, ServiceSpec
+from governor.model.events import EventReason, EventType
 from governor.model.times import iso, parse_iso
 
 DEFAULT_HOLD_SECONDS: Final = 900.0
@@ -81,7 +82,13 @@ def track_manual(
     """The manual-scale record after seeing ``spec.replicas`` now, and what to announce."""
     if spec.replicas is None:
         if previous is not None and previous.active(now):
-            return None, (Note("Normal", "ManualScaleReleased", "spec.replicas removed: the policy decides again"),)
+            return None, (
+                Note(
+                    EventType.NORMAL,
+                    EventReason.MANUAL_SCALE_RELEASED,
+                    "spec.replicas removed: the policy decides again",
+                ),
+            )
         return None, ()
     if previous is None or previous.replicas != spec.replicas:
         record = ManualScale(spec.replicas, now, now + hold)
@@ -90,11 +97,11 @@ def track_manual(
             "" if wanted == spec.replicas else f" (kept within [{spec.min_replicas}, {spec.max_replicas}]: {wanted})"
         )
         message = f"manual scale to {spec.replicas}{bounded}; replica decisions paused until {iso(record.until)}"
-        return record, (Note("Normal", "ManualScale", message),)
+        return record, (Note(EventType.NORMAL, EventReason.MANUAL_SCALE, message),)
     if not previous.released and now >= previous.until:
         message = f"manual scale to {previous.replicas} expired after {hold:.0f}s; the policy decides again"
         return ManualScale(previous.replicas, previous.since, previous.until, True), (
-            Note("Normal", "ManualScaleExpired", message),
+            Note(EventType.NORMAL, EventReason.MANUAL_SCALE_EXPIRED, message),
         )
     return previous, ()
 
@@ -138,13 +145,17 @@ def would_do(
         would.update(replicas=target, reasons=list(reasons))
         if previous.get("replicas") != target:
             message = f"observe only: would scale {current} → {target}: {'; '.join(reasons)}"
-            notes.append(Note("Normal", "WouldScale", message))
+            notes.append(Note(EventType.NORMAL, EventReason.WOULD_SCALE, message))
     else:
         would.pop("replicas", None)
         would.pop("reasons", None)
     if wanted != served:
         if previous.get("precision") != wanted.value:
-            notes.append(Note("Normal", "WouldSwapPrecision", f"observe only: would swap {served} → {wanted}"))
+            notes.append(
+                Note(
+                    EventType.NORMAL, EventReason.WOULD_SWAP_PRECISION, f"observe only: would swap {served} → {wanted}"
+                )
+            )
         would["precision"] = wanted.value
     else:
         would.pop("precision", None)

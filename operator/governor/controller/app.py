@@ -31,6 +31,7 @@ from governor.kube.client import KubeApi, api_path
 from governor.kube.status import StatusWriter
 from governor.metrics.source import MetricsSource
 from governor.model import InvalidSpec, ServiceKey
+from governor.model.events import EventReason, EventType
 from governor.model.parse import parse_service
 from governor.model.resource import API_VERSION, PLURAL
 from governor.policy import Decide
@@ -165,7 +166,9 @@ class Controller:
             if previous is None or previous.errors != entry.errors:
                 message = "; ".join(str(e) for e in entry.errors)
                 logger.warning("%s is invalid: %s", entry.key, message)
-                await self.reconciler.recorder.post(entry.key, entry.uid, events.WARNING, events.INVALID, message)
+                await self.reconciler.recorder.post(
+                    entry.key, entry.uid, EventType.WARNING, EventReason.INVALID, message
+                )
         else:
             await self.reconciler.ensure_owned(entry)
         await self.reconciler.reconcile_now(entry, self.clock())

@@ -1,4 +1,4 @@
-"""Kubernetes Events about an InferenceService, with Governor's specific reasons.
+"""Kubernetes Events about an InferenceService, with Governor's reasons (``governor.model.events``).
 
 Events are posted through ``KubeApi`` (not Kopf's per-handler poster) so the control loop, which
 runs outside any handler, reports the same way the handlers do. Posting is best effort: a failed
@@ -13,32 +13,20 @@ from typing import Final
 
 from governor.kube.client import ApiError, KubeApi, api_path
 from governor.model import ServiceKey
+from governor.model.events import EventReason, EventType
 from governor.model.resource import API_VERSION, KIND
 from governor.model.times import now_iso
 
 logger = logging.getLogger(__name__)
 
-NORMAL: Final = "Normal"
-WARNING: Final = "Warning"
 COMPONENT: Final = "governor"
-
-# Reasons Governor uses (a fixed vocabulary helps `kubectl get events --field-selector reason=...`).
-CREATED: Final = "Created"
-UPDATED: Final = "Updated"
-INVALID: Final = "Invalid"
-TARGET_NOT_FOUND: Final = "TargetNotFound"
-TARGET_FOUND: Final = "TargetFound"
-WORKLOAD_NOT_OWNED: Final = "WorkloadNotOwned"
-ALERT_ROUTING: Final = "AlertRoutingProblem"
-SCALED_UP: Final = "ScaledUp"
-SCALED_DOWN: Final = "ScaledDown"
 
 
 @dataclass(frozen=True)
 class EventRecorder:
     api: KubeApi
 
-    async def post(self, key: ServiceKey, uid: str, type: str, reason: str, message: str) -> bool:
+    async def post(self, key: ServiceKey, uid: str, type: EventType, reason: EventReason, message: str) -> bool:
         now = now_iso()
         body = {
             "apiVersion": "v1",

@@ -40,6 +40,7 @@ from governor.kube.status import StatusWriter
 from governor.model import Decision, Observation, Precision, ScaleDirection, ServiceKey, ServiceSpec
 from governor.model import conditions as cond
 from governor.model.conditions import ConditionUpdate
+from governor.model.events import EventReason, EventType
 from governor.model.status import AlertStatus, JsonObject, ServiceStatus
 from governor.policy import Decide, PolicyState
 
@@ -148,6 +149,9 @@ class Reconciler:
         if await self.writer.end_of_tick(seen.entry.key, status, now, force):
             self.metrics.status_writes.inc()
 
+    async def event(self, entry: Entry, type: EventType, reason: EventReason, message: str) -> None:
+        await self.recorder.post(entry.key, entry.uid, type, reason, message)
+
     # ---- the layers ------------------------------------------------------------------------
 
     def _decide(
@@ -169,9 +173,9 @@ class Reconciler:
         return decision, state.to_dict()
 
     async def _announce(self, spec: ServiceSpec, decision: Decision, outcome: ActuationOutcome) -> None:
-        for event_type, reason, message in outcome.events:
-            logger.info("%s: %s %s", spec.key, reason, message)
-            await self.recorder.post(spec.key, spec.uid, event_type, reason, message)
+        for note in outcome.events:
+            logger.info("%s: %s %s", spec.key, note.reason, note.message)
+            await self.recorder.post(spec.key, spec.uid, note.type, note.reason, note.message)
         if decision.direction in (ScaleDirection.UP, ScaleDirection.DOWN) or decision.swap:
             logger.info("%s: decision %s: %s", spec.key, decision.direction.value, decision.summary)
 
@@ -201,7 +205,7 @@ class Reconciler:
         if problems != memory.alert_problems and problems:
             message = "; ".join(problems)
             logger.warning("%s: alert routing: %s", spec.key, message)
-            await self.recorder.post(entry.key, entry.uid, events.WARNING, events.ALERT_ROUTING, message)
+            await self.event(entry, EventType.WARNING, EventReason.ALERT_ROUTING, message)
         memory.alert_problems = problems
         if problems:
             routed = ConditionUpdate(cond.ALERTS_ROUTED, False, "ReceiverNotUsable", "; ".join(problems))
@@ -239,10 +243,10 @@ class Reconciler:
             return
         if result.created:
             message = f"created {' and '.join(result.created)} {entry.key}"
-            await self.recorder.post(entry.key, entry.uid, events.NORMAL, events.CREATED, message)
+            await self.event(entry, EventType.NORMAL, EventReason.CREATED, message)
         if result.updated:
             message = f"updated {' and '.join(result.updated)} {entry.key} to match the spec"
-            await self.recorder.post(entry.key, entry.uid, events.NORMAL, events.UPDATED, message)
+            await self.event(entry, EventType.NORMAL, EventReason.UPDATED, message)
 
     async def _report_workload(
         self, entry: Entry, memory: Memory, workload: WorkloadState | None, error: str | None
@@ -254,7 +258,7 @@ class Reconciler:
         if spec is not None and spec.owned:
             not_owned = error is not None
             if not_owned and memory.workload_missing is not True:
-                await self.recorder.post(entry.key, entry.uid, events.WARNING, events.WORKLOAD_NOT_OWNED, error or "")
+                await self.event(entry, EventType.WARNING, EventReason.WORKLOAD_NOT_OWNED, error or "")
             memory.workload_missing = not_owned
             return
         if spec is None or memory.workload_missing == missing:
@@ -263,13 +267,9 @@ class Reconciler:
         seen_before = memory.workload_missing is not None
         memory.workload_missing = missing
         if missing:
-            await self.recorder.post(
-                entry.key, entry.uid, events.WARNING, events.TARGET_NOT_FOUND, error or "target not found"
-            )
+            await self.event(entry, EventType.WARNING, EventReason.TARGET_NOT_FOUND, error or "target not found")
         elif seen_before:
-            await self.recorder.post(
-                entry.key, entry.uid, events.NORMAL, events.TARGET_FOUND, f"found {workload_name(spec)}"
-            )
+            await self.event(entry, EventType.NORMAL, EventReason.TARGET_FOUND, f"found {workload_name(spec)}")
 
 
 def restore_policy(status: ServiceStatus, replicas: int, precision: Precision) -> PolicyState:

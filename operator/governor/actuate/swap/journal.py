@@ -25,10 +25,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from governor.kube.client import KubeObject
 from governor.model import Precision
+from governor.model.events import EventReason, EventType
 from governor.model.times import iso, parse_iso
 
 
@@ -206,12 +207,11 @@ class Action:
     pod: str | None = None
 
 
-@dataclass(frozen=True)
-class Note:
+class Note(NamedTuple):
     """An Event-worthy happening: ``(type, reason, message)`` for ``kubectl get events``."""
 
-    type: str
-    reason: str
+    type: EventType
+    reason: EventReason
     message: str
 
 
@@ -238,8 +238,8 @@ def rolling_update_for(strategy: SwapStrategy, max_unavailable: int = 1) -> Kube
 def fail(record: SwapRecord, now: float, message: str, timeout: float) -> Step:
     """A failure in any forward phase: go back the way that undoes what was done so far."""
     note = Note(
-        "Warning",
-        "PrecisionSwapFailed",
+        EventType.WARNING,
+        EventReason.SWAP_FAILED,
         f"swap {record.from_precision} → {record.to_precision} failed: {message}; returning to {record.from_precision}",
     )
     if record.phase in (SwapPhase.IN_PLACE, SwapPhase.FINALIZING):
@@ -260,7 +260,7 @@ def finish_failed(
     return Step(
         record.to(SwapPhase.FAILED, now),
         actions=(Action(ActionKind.RESTORE_STRATEGY, rolling_update=record.previous_rolling_update),),
-        notes=(Note("Normal", "PrecisionRolledBack", message),),
+        notes=(Note(EventType.NORMAL, EventReason.ROLLED_BACK, message),),
         quarantine=entries,
     )
 
@@ -273,5 +273,5 @@ def finish_succeeded(record: SwapRecord, now: float) -> Step:
     return Step(
         record.to(SwapPhase.SUCCEEDED, now, message=""),
         actions=(Action(ActionKind.RESTORE_STRATEGY, rolling_update=record.previous_rolling_update),),
-        notes=(Note("Normal", "PrecisionSwapped", message),),
+        notes=(Note(EventType.NORMAL, EventReason.SWAPPED, message),),
     )

@@ -29,6 +29,7 @@ from governor.actuate.swap.journal import (
 )
 from governor.actuate.swap.overrides import container_matches, model_container
 from governor.kube.client import KubeObject
+from governor.model.events import EventReason, EventType
 
 
 @dataclass(frozen=True)
@@ -157,8 +158,8 @@ def cancellable(record: SwapRecord, view: RolloutView, target: KubeObject) -> bo
 def cancel_step(record: SwapRecord, now: float, why: str) -> Step:
     """Undo a swap no pod has moved to: the template and the strategy as they were before it."""
     note = Note(
-        "Normal",
-        "PrecisionSwapCancelled",
+        EventType.NORMAL,
+        EventReason.SWAP_CANCELLED,
         f"swap {record.from_precision} → {record.to_precision} cancelled before any pod moved: {why}",
     )
     action = Action(
