@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from governor.metrics.scrape import ScrapeSource
 from governor.model import MetricsPreset, MetricsSpec, ServiceKey, ServiceSpec
-from governor.testing.servers import Load, SimulatedModelServer
+from governor.testing.servers import ServedLoad, SimulatedModelServer
 
 HUGE = 32 * 1024 * 1024
 DRIP_SECONDS = 0.1
@@ -48,7 +48,7 @@ DRIP_SECONDS = 0.1
 async def serve() -> None:
     from aiohttp import web
 
-    server = SimulatedModelServer("vllm", Load(rps=5.0, queue=2.0, running=8.0), model="m")
+    server = SimulatedModelServer("vllm", ServedLoad(rps=5.0, queue=2.0, running=8.0), model="m")
     page = {"text": server.render()}
     line = b"vllm:num_requests_waiting 1\n"
     chunk = line * (64 * 1024 // len(line))

@@ -2,7 +2,7 @@
 
 A demo that says "73 % SLO attainment" against a 99 % objective reads as a failure unless it
 says what the usual alternative reaches on the same load. ``hpa_run`` replays the demo's story
-(the same ``Scenario``, over the same simulated seconds) in the demo's own world model
+(the same ``DemoScenario``, over the same simulated seconds) in the demo's own world model
 (``governor.demo.world.step``: the same fleet, capacity per replica, queueing and ledger) with
 Kubernetes' HorizontalPodAutoscaler from the simulator (``governor.sim.hpa``: its replica
 calculator and ``behavior`` rules) deciding the replicas, on what an HPA can use for a GPU
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from governor.demo.scenario import Scenario
+from governor.demo.scenario import DemoScenario
 from governor.demo.world import FleetParams, Ledger, step
 from governor.model import ServiceSpec
 from governor.sim.hpa import HpaBehavior, PodMetric, pods_metric_replicas
@@ -57,7 +57,7 @@ class _Pods:
 
 
 def hpa_run(
-    spec: ServiceSpec, params: FleetParams, scenario: Scenario, seconds: float, story_seconds: float | None = None
+    spec: ServiceSpec, params: FleetParams, scenario: DemoScenario, seconds: float, story_seconds: float | None = None
 ) -> BaselineResult:
     """The HPA on GPU utilisation over ``seconds`` of ``scenario``, starting at ``minReplicas`` ready.
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from governor.demo import baseline, report
 from governor.demo.backends import CHOICES, BackendUnavailable
 from governor.demo.console import Printer, mode_for
-from governor.demo.scenario import Scenario
+from governor.demo.scenario import DemoScenario
 from governor.demo.session import DemoOptions, DemoOutcome, DemoSession, load_manifests
 from governor.demo.story import DEMO_POLICY, DEMO_RULES, fleet_params
 from governor.settings import Settings
@@ -98,7 +98,7 @@ def plot_path(args: argparse.Namespace) -> Path | None:
     return None if args.json else DEFAULT_PLOT
 
 
-def summarise(outcome: DemoOutcome, scenario: Scenario) -> report.RunSummary:
+def summarise(outcome: DemoOutcome, scenario: DemoScenario) -> report.RunSummary:
     """The run's summary, with the HPA it replaces simulated on the same story for the first service."""
     objective = min((s.slo.objective for s in outcome.specs), default=0.0)
     hpa, capacity = None, 0.0

@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from governor.model import ServiceKey, ServiceSpec
-from governor.testing.servers import Load, ServerHandle, SimulatedModelServer, start_server
+from governor.testing.servers import ServedLoad, ServerHandle, SimulatedModelServer, start_server
 
 T = TypeVar("T")
 HOST = "127.0.0.1"
@@ -36,7 +36,7 @@ GPU_MEMORY_BYTES = 80 * 2**30
 
 
 @dataclass
-class Fleet:
+class LiveFleet:
     """One service's simulated fleet: the server, its pod addresses and what the world last set."""
 
     key: ServiceKey
@@ -54,7 +54,7 @@ class Fleet:
 
 
 @dataclass(frozen=True)
-class Notification:
+class PagerNotification:
     """One alert as the webhook receiver got it."""
 
     status: str  # firing | resolved
@@ -89,11 +89,11 @@ class WorldAgents:
 class LiveWorld:
     def __init__(self, specs: Sequence[ServiceSpec]) -> None:
         self.fleets = {
-            s.key: Fleet(s.key, SimulatedModelServer(s.metrics.preset.value, model=s.metrics.model_label or s.name))
+            s.key: LiveFleet(s.key, SimulatedModelServer(s.metrics.preset.value, model=s.metrics.model_label or s.name))
             for s in specs
         }
         self._pods = {s.key: s.max_replicas for s in specs}
-        self.notifications: queue.Queue[Notification] = queue.Queue()
+        self.notifications: queue.Queue[PagerNotification] = queue.Queue()
         self.agent_url = ""
         self.webhook_url = ""
         self.pod_lister = WorldPods(self)
@@ -131,7 +131,7 @@ class LiveWorld:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def set(self, key: ServiceKey, load: Load, ready: int, utilisation: float) -> None:
+    def set(self, key: ServiceKey, load: ServedLoad, ready: int, utilisation: float) -> None:
         """Apply the world's step to a fleet (on the world's loop, where its pages are rendered)."""
         fleet = self.fleets[key]
 
@@ -220,7 +220,7 @@ class LiveWorld:
         for alert in payload.get("alerts") or []:
             labels, annotations = alert.get("labels") or {}, alert.get("annotations") or {}
             self.notifications.put(
-                Notification(
+                PagerNotification(
                     status=str(alert.get("status", payload.get("status", "?"))),
                     alertname=str(labels.get("alertname", "?")),
                     severity=str(labels.get("severity", "?")),

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
-class Phase:
+class StoryPhase:
     """One stretch of the story: the offered rate moves linearly from ``start_rps`` to ``end_rps``."""
 
     name: str
@@ -21,8 +21,8 @@ class Phase:
 
 
 @dataclass(frozen=True)
-class Scenario:
-    phases: tuple[Phase, ...]
+class DemoScenario:
+    phases: tuple[StoryPhase, ...]
 
     def at(self, t: float, total: float) -> tuple[float, str]:
         """Offered request rate and phase name ``t`` seconds into a run of ``total`` seconds."""
@@ -42,17 +42,17 @@ class Scenario:
         return max(max(p.start_rps, p.end_rps) for p in self.phases)
 
 
-def flash_crowd(base_rps: float = 6.0, ramp_rps: float = 20.0, crowd_factor: float = 3.0) -> Scenario:
+def flash_crowd(base_rps: float = 6.0, ramp_rps: float = 20.0, crowd_factor: float = 3.0) -> DemoScenario:
     """The default story: a quiet start, a ramp, a flash crowd of ``crowd_factor`` × the ramp's peak, calm again."""
     crowd = ramp_rps * crowd_factor
-    return Scenario(
+    return DemoScenario(
         (
-            Phase("steady", 0.12, base_rps, base_rps),
-            Phase("ramp", 0.34, base_rps, ramp_rps),
-            Phase("plateau", 0.40, ramp_rps, ramp_rps),
-            Phase("flash-crowd", 0.42, ramp_rps, crowd),
-            Phase("flash-crowd", 0.56, crowd, crowd),
-            Phase("subsiding", 0.59, crowd, base_rps * 1.5),
-            Phase("steady", 1.0, base_rps * 1.5, base_rps * 1.5),
+            StoryPhase("steady", 0.12, base_rps, base_rps),
+            StoryPhase("ramp", 0.34, base_rps, ramp_rps),
+            StoryPhase("plateau", 0.40, ramp_rps, ramp_rps),
+            StoryPhase("flash-crowd", 0.42, ramp_rps, crowd),
+            StoryPhase("flash-crowd", 0.56, crowd, crowd),
+            StoryPhase("subsiding", 0.59, crowd, base_rps * 1.5),
+            StoryPhase("steady", 1.0, base_rps * 1.5, base_rps * 1.5),
         )
     )

@@ -25,9 +25,9 @@ from governor.alerting import DictConfigReader
 from governor.controller.app import Controller
 from governor.controller.build import build_controller
 from governor.demo import backends, report, story
-from governor.demo.live import LiveWorld, Notification
+from governor.demo.live import LiveWorld, PagerNotification
 from governor.demo.report import TickRecord
-from governor.demo.scenario import Scenario, flash_crowd
+from governor.demo.scenario import DemoScenario, flash_crowd
 from governor.demo.world import FleetView, Ledger, server_load, step
 from governor.model import ServiceSpec
 from governor.model.parse import parse_service
@@ -49,7 +49,7 @@ class DemoOptions:
     tick_seconds: float = 1.0  # the operator's control-loop period (wall clock)
     startup_seconds: float | None = None  # simulated pod start-up; None: each service's spec.startupSeconds
     services: tuple[Mapping[str, Any], ...] = ()  # InferenceService manifests; () → the demo service
-    scenario: Scenario = field(default_factory=flash_crowd)
+    scenario: DemoScenario = field(default_factory=flash_crowd)
     cluster: str = "auto"  # auto | real | emulator (governor.demo.backends)
 
     @property
@@ -238,7 +238,7 @@ class DemoSession:
                 self.outcome.events.append(line)
                 self.sink("event", line)
         while not world.notifications.empty():
-            note: Notification = world.notifications.get_nowait()
+            note: PagerNotification = world.notifications.get_nowait()
             alert = dataclasses.asdict(note)
             self.outcome.alerts.append(alert)
             self.sink("alert", alert)

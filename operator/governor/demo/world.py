@@ -14,7 +14,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from governor.testing.servers import LatencyDistribution, Load
+from governor.testing.servers import LatencyDistribution, ServedLoad
 
 RHO_CAP = 0.97  # the smooth queueing term stops here; beyond it the backlog term takes over
 MAX_BACKLOG_SECONDS = 60.0  # clients give up after about a minute: the backlog never grows past this
@@ -109,9 +109,9 @@ def step(params: FleetParams, backlog: float, offered: float, ready: Mapping[str
     )
 
 
-def server_load(params: FleetParams, view: FleetView) -> Load:
-    """The fleet's view as the simulated server's ``Load`` (what its ``/metrics`` page shows)."""
-    return Load(
+def server_load(params: FleetParams, view: FleetView) -> ServedLoad:
+    """The fleet's view as the simulated server's ``ServedLoad`` (what its ``/metrics`` page shows)."""
+    return ServedLoad(
         rps=view.served,
         latency=view.latency,
         error_ratio=params.error_ratio,

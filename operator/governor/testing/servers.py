@@ -66,7 +66,7 @@ class LatencyDistribution:
 
 
 @dataclass(frozen=True)
-class Load:
+class ServedLoad:
     rps: float = 5.0
     latency: LatencyDistribution = field(default_factory=LatencyDistribution)
     error_ratio: float = 0.02
@@ -120,7 +120,7 @@ class SimulatedModelServer:
     def __init__(
         self,
         preset: str,
-        load: Load | None = None,
+        load: ServedLoad | None = None,
         *,
         model: str = "demo",
         clock: Callable[[], float] = time.monotonic,
@@ -130,13 +130,13 @@ class SimulatedModelServer:
             raise ValueError(f"unknown preset {preset!r}; expected one of {', '.join(RENDERERS)}")
         self.preset = preset
         self.model = model
-        self.load = load or Load()
+        self.load = load or ServedLoad()
         self.clock = clock
         self.itl_name = ITL_NAMES[itl_spelling]
         self._since = clock()
         self._totals = _Totals()
 
-    def set_load(self, load: Load) -> None:
+    def set_load(self, load: ServedLoad) -> None:
         """Switch to a new load from now on; totals so far are kept (counters never go back)."""
         self._advance()
         self.load = load
@@ -365,4 +365,4 @@ async def start_server(server: SimulatedModelServer, host: str = "127.0.0.1", po
     return ServerHandle(server, runner, host, int(bound))
 
 
-__all__ = ["LatencyDistribution", "Load", "ServerHandle", "SimulatedModelServer", "start_server"]
+__all__ = ["LatencyDistribution", "ServedLoad", "ServerHandle", "SimulatedModelServer", "start_server"]

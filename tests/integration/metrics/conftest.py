@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from governor.model import MetricsPreset, MetricsSpec, ServiceKey, ServiceSpec, SLOSpec
-from governor.testing.servers import LatencyDistribution, Load, SimulatedModelServer
+from governor.testing.servers import LatencyDistribution, ServedLoad, SimulatedModelServer
 from tests.support.prometheus import ServerFleet, Target, prometheus
 
 PODS_PER_SERVICE = 2
-LOAD = Load(rps=4.0, latency=LatencyDistribution(), error_ratio=0.02, cache_hit_ratio=0.6, queue=3.0, running=8.0)
+LOAD = ServedLoad(rps=4.0, latency=LatencyDistribution(), error_ratio=0.02, cache_hit_ratio=0.6, queue=3.0, running=8.0)
 SLO_MS = 900.0
 PRESETS = (MetricsPreset.VLLM, MetricsPreset.TRITON, MetricsPreset.TGI, MetricsPreset.GENERIC)
 

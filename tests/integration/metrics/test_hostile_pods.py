@@ -25,7 +25,7 @@ from governor.metrics.build import build_source
 from governor.metrics.scrape import ScrapeSource, parse_text
 from governor.model import MetricsPreset, MetricsSpec, Observation, ServiceKey, ServiceSpec
 from governor.settings import PrometheusSettings, Settings
-from governor.testing.servers import Load, SimulatedModelServer
+from governor.testing.servers import ServedLoad, SimulatedModelServer
 from tests.integration.metrics.conftest import StaticPods
 
 MiB = 1024 * 1024
@@ -44,7 +44,7 @@ class Pods:
 
     sent: dict[str, int] = field(default_factory=dict)  # bytes each streaming pod got out before the hang-up
     pages: dict[str, str] = field(default_factory=dict)
-    good: SimulatedModelServer = field(default_factory=lambda: SimulatedModelServer("vllm", Load(queue=QUEUE)))
+    good: SimulatedModelServer = field(default_factory=lambda: SimulatedModelServer("vllm", ServedLoad(queue=QUEUE)))
     runners: list[web.AppRunner] = field(default_factory=list)
 
     async def start(self, kind: str) -> str:

@@ -1,6 +1,6 @@
 """TTFT, ITL, goodput and token rates from a real Prometheus scraping simulated vLLM servers.
 
-Ground truth (``Load`` defaults, 2 pods at 4 req/s per service): TTFT segments 50–100 ms (60 %),
+Ground truth (``ServedLoad`` defaults, 2 pods at 4 req/s per service): TTFT segments 50–100 ms (60 %),
 100–250 ms (30 %), 250–500 ms (10 %), so its p90 is 250 ms and 75 % of requests see their first token
 within 175 ms (between the 100 and 250 ms buckets: interpolated). ITL segments 10–25 ms (50 %),
 25–50 ms (40 %), 50–100 ms: p90 50 ms, 74 % of gaps within 40 ms. Goodput's lower bound is then
@@ -22,10 +22,10 @@ from governor.metrics.client import HttpQueryClient
 from governor.metrics.prometheus import PrometheusSource
 from governor.model import MetricsPreset, MetricsSpec, Observation, ServiceSpec, SLOSpec, TokenLatencySLO
 from governor.settings import PrometheusSettings
-from governor.testing.servers import Load, SimulatedModelServer
+from governor.testing.servers import ServedLoad, SimulatedModelServer
 from tests.support.prometheus import ServerFleet, Target, prometheus
 
-LOAD = Load(rps=4.0)
+LOAD = ServedLoad(rps=4.0)
 PODS = 2
 SLO = SLOSpec(latency_declared=False, ttft=TokenLatencySLO(175.0, 0.9), itl=TokenLatencySLO(40.0, 0.9))
 SPECS = [

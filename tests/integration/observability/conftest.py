@@ -32,7 +32,7 @@ from governor.model import ServiceKey
 from governor.settings import PrometheusSettings, Settings
 from governor.testing.client import KubeClient, wait_for
 from governor.testing.emulator import EmulatorThread
-from governor.testing.servers import LatencyDistribution, Load, SimulatedModelServer
+from governor.testing.servers import LatencyDistribution, ServedLoad, SimulatedModelServer
 from governor.testing.standins import DeploymentStandIn
 from tests.integration.controller.test_owned import NS, service
 from tests.integration.metrics.conftest import StaticPods
@@ -139,7 +139,7 @@ def _wait_for_the_bad_day(metrics: OperatorMetrics, timeout: float = 60.0) -> No
 
 def _pods(fleet: ServerFleet) -> StaticPods:
     """``chat``: an overloaded vLLM pod (half the requests over the SLO); ``search``: an oversized page."""
-    overloaded = Load(rps=400.0, latency=LatencyDistribution(((0.1, 0.3, 0.5), (1.0, 3.0, 0.5))), error_ratio=0.2)
+    overloaded = ServedLoad(rps=400.0, latency=LatencyDistribution(((0.1, 0.3, 0.5), (1.0, 3.0, 0.5))), error_ratio=0.2)
     chat = fleet.start(SimulatedModelServer("vllm", overloaded))
     oversized = fleet.start(OversizedPage("vllm"))
     return StaticPods(

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from governor.demo import report
-from governor.demo.scenario import Phase, Scenario, flash_crowd
+from governor.demo.scenario import DemoScenario, StoryPhase, flash_crowd
 from governor.demo.session import ready_by_precision
 from governor.demo.world import FleetParams, Ledger, queue_wait, step
 
@@ -17,7 +17,7 @@ PARAMS = FleetParams(capacity_rps=5.0, service_seconds=0.5, throughput={"bf16": 
 
 
 def test_scenario_interpolates_inside_a_phase_and_holds_after_the_end() -> None:
-    scenario = Scenario((Phase("a", 0.5, 10.0, 20.0), Phase("b", 1.0, 20.0, 20.0)))
+    scenario = DemoScenario((StoryPhase("a", 0.5, 10.0, 20.0), StoryPhase("b", 1.0, 20.0, 20.0)))
     assert scenario.at(25.0, 100.0) == (15.0, "a")
     assert scenario.at(75.0, 100.0) == (20.0, "b")
     assert scenario.at(500.0, 100.0) == (20.0, "b")
