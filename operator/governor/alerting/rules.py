@@ -8,8 +8,10 @@ condition as pending until it has been active for ``for_seconds``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from governor.alerting.budget import PAGE_WINDOWS, TICKET_WINDOWS, BudgetHistory, BurnWindow, scaled
 from governor.alerting.types import Condition, Severity, frozen_labels
@@ -89,15 +91,25 @@ def _condition(
     extra: Mapping[str, str] | None = None,
 ) -> Condition:
     severity = DEFAULT_SEVERITY[rule]
+    labels = _labels(rule, inp.spec.namespace, inp.spec.name, tuple(sorted((extra or {}).items())))
+    # built in key order (what frozen_labels would sort them into): every rule of every service, every tick
+    annotations = MappingProxyType(
+        {"description": f"{inp.spec.namespace}/{inp.spec.name}: {summary}", "summary": summary}
+    )
+    return Condition(rule, active, severity, labels, annotations, for_seconds)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _labels(rule: str, namespace: str, name: str, extra: tuple[tuple[str, str], ...]) -> Mapping[str, str]:
+    """A rule's labels for one service (memoised: the same every tick; frozen, so safe to share)."""
+    severity = DEFAULT_SEVERITY[rule]
     labels = {
         "alertname": ALERTNAME.get(rule, rule),
-        "namespace": inp.spec.namespace,
-        "service": inp.spec.name,
+        "namespace": namespace,
+        "service": name,
         "severity": severity.value,
-        **(extra or {}),
     }
-    annotations = {"summary": summary, "description": f"{inp.spec.namespace}/{inp.spec.name}: {summary}"}
-    return Condition(rule, active, severity, frozen_labels(labels), frozen_labels(annotations), for_seconds)
+    return frozen_labels({**labels, **dict(extra)})
 
 
 def _fmt(value: float | None) -> str:

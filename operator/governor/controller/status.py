@@ -61,22 +61,23 @@ def compose_status(seen: Seen, prior: ServiceStatus, parts: Parts, now: float) -
     entry = seen.entry
     now_iso, generation = iso(now), entry.generation
     updates: list[tuple[str, bool | str, str, str]] = []
-    carried = replace(prior, observed_generation=generation, policy=parts.policy, alerts=parts.alerts)
     if entry.spec is None:
         message = "; ".join(str(e) for e in entry.errors) or "invalid spec"
         updates += [(cond.INVALID, True, "InvalidSpec", message), (cond.READY, False, "InvalidSpec", message)]
-        return replace(
-            carried, actuation=parts.actuation, conditions=_set(prior.conditions, updates, now_iso, generation)
-        )
+        conditions = _set(prior.conditions, updates, now_iso, generation)
+        return ServiceStatus(generation, conditions, prior.workload, prior.metrics, prior.decision, *_owned(parts))
     spec = entry.spec
     updates.append((cond.INVALID, False, "SpecValid", "spec is valid"))
     updates += [(u.type, u.status, u.reason, u.message) for u in seen.conditions]
     actuation = parts.actuation
     if actuation.precision is None:
         actuation = replace(actuation, precision=spec.precision.preferred.value)
-    workload = WorkloadStatus(selector_string(spec), prior.workload.replicas, prior.workload.ready_replicas)
-    if seen.workload is not None:
-        workload = replace(workload, replicas=seen.workload.replicas, ready_replicas=seen.workload.ready_replicas)
+    observed = seen.workload
+    workload = WorkloadStatus(
+        selector_string(spec),
+        observed.replicas if observed is not None else prior.workload.replicas,
+        observed.ready_replicas if observed is not None else prior.workload.ready_replicas,
+    )
     decision = prior.decision
     if seen.decision is not None:
         decision = DecisionStatus(seen.decision.replicas, seen.decision.reasons, iso(seen.decision.at))
@@ -87,14 +88,12 @@ def compose_status(seen: Seen, prior: ServiceStatus, parts: Parts, now: float) -
     precision = actuation.precision or spec.precision.preferred.value
     updates += [(kind, *verdict) for kind, verdict in service_conditions(spec, seen, precision).items()]
     updates.append((cond.READY, *ready_condition(seen)))
-    return replace(
-        carried,
-        conditions=_set(prior.conditions, updates, now_iso, generation),
-        workload=workload,
-        metrics=metrics,
-        decision=decision,
-        actuation=actuation,
-    )
+    conditions = _set(prior.conditions, updates, now_iso, generation)
+    return ServiceStatus(generation, conditions, workload, metrics, decision, parts.policy, actuation, parts.alerts)
+
+
+def _owned(parts: Parts) -> tuple[JsonObject | None, ActuationStatus, AlertStatus]:
+    return parts.policy, parts.actuation, parts.alerts
 
 
 def _set(

@@ -17,6 +17,8 @@ operator's own code never imports this package, and this package never imports `
 * ``control_plane``: a real control plane on loopback (etcd, kube-apiserver, controller-manager,
   scheduler, KWOK with fake GPU nodes) from binaries ``scripts/control-plane.sh`` builds; its KWOK
   stages ship beside it as package data (``kwok-stages.yaml``).
+* ``memory``: ``MemoryApi``, a ``KubeApi`` over a dict of objects, for a reconcile or a tick with no
+  API server at all (property tests, the in-process tick benchmark).
 * ``operator_thread``: Governor's operator (Kopf and the controller) in a background thread with
   its own event loop, stoppable from outside.
 """

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,67 +33,15 @@ from governor.controller.app import entry_from_body
 from governor.controller.metrics import OperatorMetrics
 from governor.controller.reconcile import Reconciler
 from governor.controller.registry import ServiceRegistry
-from governor.kube.client import ApiError
 from governor.kube.status import StatusWriter
 from governor.model import Decision, Observation, ScaleDirection, ServiceSpec
 from governor.model import conditions as cond
 from governor.model.names import MODEL_NAME, MODEL_VERSION
 from governor.policy import PolicyState
+from governor.testing.memory import MemoryApi
 from tests.unit.model.test_parse_hostile import ANNOTATIONS, BASE, FIELDS, VALUES, _set
 
-SUBRESOURCES = ("status", "scale")
 T0 = 1_800_000_000.0
-
-
-@dataclass
-class MemoryApi:
-    """``KubeApi`` over a dict of objects by path: get, list (no server-side filtering), create, merge patch."""
-
-    objects: dict[str, dict[str, Any]] = field(default_factory=dict)
-    deleted: list[str] = field(default_factory=list)
-
-    def _target(self, path: str) -> tuple[str, str | None]:
-        head, _, last = path.rpartition("/")
-        return (head, last) if last in SUBRESOURCES else (path, None)
-
-    async def get(self, path: str) -> dict[str, Any]:
-        target, _ = self._target(path)
-        if target not in self.objects:
-            raise ApiError(404, f"GET {path}: not found")
-        return copy.deepcopy(self.objects[target])
-
-    async def list(self, path: str, label_selector: str | None = None) -> list[dict[str, Any]]:
-        return [copy.deepcopy(o) for p, o in self.objects.items() if p.rpartition("/")[0] == path]
-
-    async def create(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        obj = copy.deepcopy(dict(body))
-        meta = obj.setdefault("metadata", {})
-        meta.setdefault("name", f"{meta.get('generateName', 'x-')}{len(self.objects)}")
-        self.objects[f"{path}/{meta['name']}"] = obj
-        return copy.deepcopy(obj)
-
-    async def patch(self, path: str, body: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-        target, sub = self._target(path)
-        if target not in self.objects and sub != "status":
-            raise ApiError(404, f"PATCH {path}: not found")
-        obj = self.objects.setdefault(target, {})
-        _merge(obj, dict(body) if isinstance(body, Mapping) else {})
-        return copy.deepcopy(obj)
-
-    async def delete(self, path: str) -> None:
-        if self.objects.pop(path, None) is None:
-            raise ApiError(404, f"DELETE {path}: not found")
-        self.deleted.append(path)
-
-
-def _merge(into: dict[str, Any], patch: Mapping[str, Any]) -> None:
-    for key, value in patch.items():
-        if value is None:
-            into.pop(key, None)
-        elif isinstance(value, Mapping) and isinstance(into.get(key), dict):
-            _merge(into[key], value)
-        else:
-            into[key] = copy.deepcopy(value)
 
 
 @dataclass

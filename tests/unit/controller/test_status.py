@@ -5,10 +5,9 @@ from __future__ import annotations
 from governor.actuate.workloads import WorkloadState
 from governor.controller.registry import Entry
 from governor.controller.status import Seen
-from governor.kube.status import changed
 from governor.model import FieldError, Observation, Sample, ScaleTargetRef, ServiceKey, ServiceSpec
 from governor.model.conditions import find_condition
-from tests.unit.controller.statuses import build_status
+from tests.unit.controller.statuses import build_status, changed
 
 KEY = ServiceKey("ml", "chat")
 OWNED = ServiceSpec(namespace="ml", name="chat", template={"spec": {}}, min_replicas=1, max_replicas=4)
