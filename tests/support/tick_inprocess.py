@@ -12,6 +12,7 @@ own work per tick (collect + decide + act + status), which the emulator cannot s
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import statistics
 import sys
@@ -64,12 +65,21 @@ async def _tick(controller: Controller, api: MemoryApi, clock: list[float]) -> t
     return time.perf_counter() - started, api.writes - writes
 
 
+def rss_mb() -> float:
+    """VmRSS of this process now, in MiB."""
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS:"))
+
+
 async def run(size: int, steady: int = 5) -> dict[str, Any]:
     api, clock = _world(size), [T0]
+    world_mb = rss_mb()  # the interpreter, Governor's modules and the in-memory API's objects
     first = _controller(api, SyntheticLoad(0.0), clock)
     await _resume(first, api)
     for _ in range(2):
         await _tick(first, api, clock)
+    del first  # the operator that stops: only the objects it wrote remain
+    gc.collect()
     load = SyntheticLoad(0.0)
     restarted = _controller(api, load, clock)
     started, writes = time.perf_counter(), api.writes
@@ -95,6 +105,7 @@ async def run(size: int, steady: int = 5) -> dict[str, Any]:
         "change_writes": sum(w for _, w in change),
         "jitter_writes": int(statistics.median(w for _, w in jittered)),
         "rss_mb": peak_rss_mb(),
+        "world_rss_mb": world_mb,
     }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -160,8 +161,9 @@ class Controller:
         """Create / update / resume: (re)register, apply owned objects, write status at once."""
         entry = entry_from_body(body)
         previous = self.registry.get(entry.key)
-        self.registry.put(entry)
         self.reconciler.seed(entry, self.clock())
+        entry = dataclasses.replace(entry, status={})  # seeded: the status writer holds it from here on
+        self.registry.put(entry)
         if entry.spec is None:
             if previous is None or previous.errors != entry.errors:
                 message = "; ".join(str(e) for e in entry.errors)
