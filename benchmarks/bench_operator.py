@@ -272,7 +272,7 @@ def in_process(size: int, steady: int) -> dict[str, Any]:
 
 def in_process_table(rows: list[dict[str, Any]]) -> bool:
     """Print the in-process rows and their checks; True when every target holds."""
-    print("\nin-process (MemoryApi, no API server, no Kopf; simulated 10 s ticks, heartbeat 60 s):")
+    print("\nin-process (MemoryApi, no API server, no Kopf; simulated 2 s ticks, so no heartbeat falls due):")
     print(f"{'services':>9}{'tick med':>9}{'max':>7}{'steady w':>9}{'1% w':>10}{'jitter w':>9}"
           f"{'RSS MB':>8}{'of it API':>10}{'resume s':>9}  tick    RSS     resume")  # fmt: skip
     ok = True
@@ -288,8 +288,7 @@ def in_process_table(rows: list[dict[str, Any]]) -> bool:
               f"{r['world_rss_mb']:>10.0f}{r['resume_s']:>9.1f}  "
               + "  ".join(f"{verdict(c):<6}" for c in checks))  # fmt: skip
     print("RSS is the process peak, the in-memory API's own objects included ('of it API': the process with the")
-    print("API's objects before the operator starts); jitter w includes the heartbeats that come due together after")
-    print("the restart wrote every status at once")
+    print("API's objects before the operator starts)")
     return ok
 
 
