@@ -100,9 +100,6 @@ class StatusWriter:
         current = ServiceStatus.from_status(status)
         self._records[key] = _Record(current, current, status_material(current), now)
 
-    def known(self, key: ServiceKey) -> bool:
-        return key in self._records
-
     def current(self, key: ServiceKey) -> ServiceStatus:
         record = self._records.get(key)
         return record.current if record is not None else ServiceStatus()
